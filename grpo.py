@@ -174,6 +174,17 @@ def token_logprobs(model, tokens: torch.Tensor, attention_mask: torch.Tensor, st
     return torch.cat(out).view(N, T)
 
 
+class TokenLogprobs(torch.nn.Module):
+    """token_logprobs as a module, so DistributedDataParallel can wrap it (DDP syncs gradients of what it wraps)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens, attention_mask, start: int, temperature: float = 1.0):
+        return token_logprobs(self.model, tokens, attention_mask, start, temperature)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Advantages and loss
 
