@@ -31,7 +31,8 @@ def test_exceptions_and_syntax_errors_are_errors():
 
 
 def test_setup_runs_between_code_and_tests():
-    r = run_tests("class Box:\n    def __init__(self, v):\n        self.v = v\n", ["assert b.v == 7"], setup="b = Box(7)")
+    box = "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+    r = run_tests(box, ["assert b.v == 7"], setup="b = Box(7)")
     assert r.passed, r
     assert run_tests("x = 1", ["assert b == 2"], setup="b = 3").status == "failed"
 
