@@ -41,21 +41,21 @@ def main():
     print(f"numpy {np.__version__}, {os.cpu_count()} cpus visible")
 
     t, m = best_time(lambda: irt.fit(x), args.repeats)
-    print(f"fit 16 rows x {Q} questions:        {t:6.2f} s  ({m.n_iter} EM iterations, converged={m.converged})")
+    print(f"{f'fit 16 rows x {Q} questions:':<36}{t:7.2f} s  ({m.n_iter} EM iterations, converged={m.converged})")
     t, m = best_time(lambda: irt.fit(x, groups=groups), args.repeats)
-    print(f"fit 2 agents x 8 pooled x {Q}:     {t:6.2f} s  ({m.n_iter} EM iterations, converged={m.converged})"
+    print(f"{f'fit 2 agents x 8 pooled x {Q}:':<36}{t:7.2f} s  ({m.n_iter} EM iterations, converged={m.converged})"
           f"  agent gap {m.ability[1] - m.ability[0]:.3f} (true 0.800)")
 
     g2, d2 = rng.normal(0.0, 1.0, 2000), rng.normal(0.0, 1.0, 20)
     x2 = (rng.random((2000, 20)) < irt.prob(g2, d2)).astype(float)
     t, m2 = best_time(lambda: irt.fit(x2), args.repeats)
-    print(f"fit 2000 rows x 20 questions:       {t:6.2f} s  ({m2.n_iter} EM iterations)")
+    print(f"{'fit 2000 rows x 20 questions:':<36}{t:7.2f} s  ({m2.n_iter} EM iterations)")
 
     ids = [str(j) for j in range(Q)]
     batch = ids[:64]                                                            # a training step: 64 questions
     s, n, _ = irt.to_counts(x[:, :64], groups)                                 # (2, 64) successes of 8 trials
     t, _ = best_time(lambda: m.update_abilities(batch, s, n, drift=0.05), args.repeats)
-    print(f"update_abilities, 2 x 64 x 8:        {1e3 * t:6.2f} ms")
+    print(f"{'update_abilities, 2 x 64 x 8:':<36}{1e3 * t:7.2f} ms")
 
 
 if __name__ == "__main__":
