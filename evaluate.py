@@ -17,6 +17,8 @@ Run:
     python evaluate.py --model smollm2 --benchmarks gsm8k,math500 --limit 20
     python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --benchmarks math5 --device cuda --samples 4 --temperature 0.6
 """
+import dataclasses
+
 import torch
 from tqdm import tqdm
 
@@ -47,6 +49,11 @@ def tinyworld_examples(n: int = 500) -> list[dict]:
             for i, p in enumerate(tinyworld.test_problems(n))]
 
 
+def as_dict(example) -> dict:
+    """benchmarks.Example (a dataclass) or an already plain dict -> dict."""
+    return dataclasses.asdict(example) if dataclasses.is_dataclass(example) else example
+
+
 @torch.no_grad()
 def solo_eval(model, tokenizer, examples: list[dict], max_new_tokens: int = 512, temperature: float = 0.0,
               samples: int = 1, top_p: float = 1.0, batch_size: int = 64, seed: int = 0,
@@ -56,6 +63,7 @@ def solo_eval(model, tokenizer, examples: list[dict], max_new_tokens: int = 512,
     model.eval()
     eos, pad = models.eos_ids(model, tokenizer), tokenizer.pad_token_id
     gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    examples = [as_dict(ex) for ex in examples]
     records = []
     bar = tqdm(total=len(examples), desc="solo eval", disable=not show_progress, leave=False)
     for i in range(0, len(examples), batch_size):
@@ -68,7 +76,7 @@ def solo_eval(model, tokenizer, examples: list[dict], max_new_tokens: int = 512,
             ex = batch[j // samples]
             verdict = grade(text, ex["answer"])
             records.append({"id": ex["id"], "benchmark": ex.get("benchmark", ""), "sample": j % samples,
-                            "completion": text, "extracted": verdict.extracted, "gold": ex["answer"],
+                            "completion": text, "extracted": verdict.answer, "gold": ex["answer"],
                             "correct": verdict.correct, "truncated": bool(r.truncated[j]),
                             "length": int(r.lengths[j])})
         bar.update(len(batch))

@@ -29,13 +29,19 @@ from torch.utils.checkpoint import checkpoint
 # Sampling
 
 
+_CACHE_KEYWORD: dict = {}
+
+
 def forward_step(model, input_ids, attention_mask, position_ids, cache):
     """Logits of the LAST position only, extending `cache` in place.  input_ids: (B, T) -> logits (B, V).
 
     transformers 5.24 renamed forward(past_key_values=) to forward(cache=), and 5.17 silently ignores cache=;
     we ask the model's signature which keyword it has. This is the only function that passes a cache.
     """
-    key = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    key = _CACHE_KEYWORD.get(type(model))
+    if key is None:   # looked up once per model class: inspect costs more than a tiny model's decode step
+        key = _CACHE_KEYWORD[type(model)] = ("cache" if "cache" in inspect.signature(model.forward).parameters
+                                             else "past_key_values")
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                 use_cache=True, logits_to_keep=1, **{key: cache})
     return out.logits[:, -1, :]                                                     # (B, V)

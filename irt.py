@@ -64,7 +64,7 @@ Use in ILR (our reading; the wiring lives elsewhere):
     model.save("rasch.jsonl"); model = RaschModel.load("rasch.jsonl", question_ids=ids)
     modes = choose_modes(model.prob(batch_ids), rule="mean")         # one mode per batch question
     model = model.update_abilities(batch_ids, successes, trials, drift=...)  # (agents, batch) from the rollouts
-Run: python benchmarks/bench_irt.py (fit speed), pytest tests/test_irt.py.
+Run: python bench/bench_irt.py (fit speed), pytest tests/test_irt.py.
 """
 from __future__ import annotations
 

@@ -109,8 +109,7 @@ def question_stream(cfg: Config):
         for i, p in enumerate(tinyworld.train_problems(cfg.seed)):
             yield {"id": f"train-{i}", "question": p["question"], "answer": str(p["answer"]), "benchmark": "tinyworld"}
     import benchmarks
-    rows = benchmarks.load_benchmark(cfg.data)
-    rows = [dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for r in rows]
+    rows = [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.data)]
     rng = random.Random(cfg.seed)
     while True:                                   # epochs over a shuffled copy
         order = rows[:]
@@ -122,8 +121,7 @@ def eval_examples(cfg: Config) -> list[dict]:
     if cfg.eval_data == "tinyworld":
         return evaluate.tinyworld_examples(cfg.eval_n)
     import benchmarks
-    rows = benchmarks.load_benchmark(cfg.eval_data, limit=cfg.eval_n)
-    return [dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for r in rows]
+    return [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.eval_data, limit=cfg.eval_n)]
 
 
 def held_out_accuracy(cfg, model, tok, examples, rank, world):
@@ -197,7 +195,7 @@ def rewards_for(texts: list[str], golds: list[str], format_reward: float):
     out = []
     for text, gold in zip(texts, golds):
         v = grade(text, gold)
-        out.append((float(v.correct) + (format_reward if v.extracted is not None else 0.0), v.correct))
+        out.append((float(v.correct) + (format_reward if v.answer is not None else 0.0), v.correct))
     return out
 
 

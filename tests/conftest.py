@@ -12,4 +12,4 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 # Real benchmark data lives beside the checkout, never inside it; tests skip when it is absent.
-SHARED_DATA = os.environ.get("ILR_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
+SHARED_DATA = os.environ.get("ILR_DATA_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data"))

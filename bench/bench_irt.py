@@ -5,7 +5,7 @@ agent (2 binomial rows, what the ILR wiring should use), and the classic 2000 x 
 ability update on one training batch. Prints the best of --repeats wall-clock times; the machine is shared, so
 treat a single run as provisional.
 
-Run: python benchmarks/bench_irt.py [--repeats 3] [--questions 12000]
+Run: python bench/bench_irt.py [--repeats 3] [--questions 12000]
 """
 import argparse
 import os
