@@ -1,7 +1,7 @@
 """How fast is the answer judge? Judged answers per second on the real MATH-500 gold answers.
 
-    python benchmarks/bench_judge.py                 # 1 process, then --procs processes (default 2)
-    python benchmarks/bench_judge.py --procs 1 --repeat 5
+    python bench/bench_judge.py                 # 1 process, then --procs processes (default 2)
+    python bench/bench_judge.py --procs 1 --repeat 5
 
 Four workloads, each the 500 MATH-500 rows:
     self       is_equiv(answer, answer): the same string (the fast path)
