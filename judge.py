@@ -3,46 +3,49 @@
     grade(completion_text, gold)  -> GradeResult(answer, correct)   the reward calls this thousands of times a step
     extract_answer(text)          -> str | None                     None means "no answer"
     is_equiv(pred, gold, timeout) -> bool                           never raises; hostile or unparseable -> False
-    extract_choice(text, labels)  -> str | None                     multiple choice (ARC, MMLU, GPQA)
+    extract_choice(text, labels)  -> str | None                     multiple choice (ARC, MMLU-STEM, GPQA)
 
     python judge.py '\\frac{1}{2}' '0.5'          # prints True
 
-Extraction: the last complete \\boxed{...} or \\fbox{...} (nested braces, '\\boxed 5'); boxes joined by a
-connective (',', ';', 'and': '\\boxed{1} and \\boxed{-2}') are read together as the list '1, -2'; boxes joined by
-'or' are not (it usually offers the same answer twice: '\\boxed{15\\frac{39}{40}} or \\boxed{\\frac{639}{40}}'). An
-empty box is skipped. Else the text after the last GSM8K '####'. Else the fallback: the rest of the sentence after the last
-"answer is" / "answer:" ("The final answer is $28\\%$. I hope..." -> '28\\%'). Else None. There is deliberately no
-"last number in the text" fallback: it would reward answers the model never committed to.
+Extraction (extract_answer): the last complete \\boxed{...} or \\fbox{...} (nested braces, '\\boxed 5'); boxes
+joined to it by ',', ';', 'and' or nothing but spaces are read together as a list ('\\boxed{1} and \\boxed{-2}' ->
+'1, -2'), boxes joined by 'or' are not (that usually offers one answer twice: '\\boxed{15\\frac{39}{40}} or
+\\boxed{\\frac{639}{40}}'); an empty box is skipped. Else the text after the last GSM8K '####'. Else the fallback:
+the rest of the sentence after the last 'answer is' / 'answer:' ('The final answer is $28\\%$. I hope...' -> '28\\%').
+Else None. There is deliberately no "last number in the text" fallback: it would reward answers never committed to.
+is_equiv reads its arguments the same way when they hold a box, '####' or 'answer is'; prose with math in it
+('The identity matrix is $I$.') is read as its last math span.
 
-Equivalence policy (both sides get the same treatment, so the order of pred and gold does not matter):
-    case                          policy                                         examples judged equal
-    formatting                    $ \\left \\right \\! \\, spacing \\dfrac \\tfrac    \\dfrac{1}{2} = \\frac12 = 1/2
-    integers                      thousands ',' (outside brackets) ' ' '\\,' '{,}'  7,425,000 = 7425000; 1 000 = 1000
-    fractions vs decimals         exact values: a decimal is the rational it reads  \\frac{1}{2} = 0.5 = .5; 2/4 = 1/2
-    decimal vs exact value        equal within 1e-4 relative, unless the exact      0.0833333 = 1/12; 2.6667 = 8/3;
-                                  side is an integer (then exactly)              but 0.333 != 1/3, 12.5 != 12
-    decimal vs decimal            exactly (no tolerance: 16386.17 != 16386.16)   1000.0 = 1000; 0.50 = 0.5
-    percent                       x% equals x and x/100; 10% vs 1000% compare 10/1000  10% = 10 = 0.1; but 0.1 != 10
-    degrees                       ^\\circ stripped; x degrees also equals x*pi/180   30^\\circ = 30 = \\frac{\\pi}{6}
-    units and text                trailing \\text{...}, \\mbox, unit words dropped  5\\text{ cm}^2 = 5; \\$18.90 = 18.9
-    scientific notation           1.5e3, 1.5 \\times 10^3 are numbers              3e6 = 3 \\times 10^6
-    pi, radicals, expressions     exact, else numeric sampling (below)           2\\sqrt3 = \\sqrt{12}; \\sec^2 y = \\tan^2 y+1
-    mixed numbers                 integer before \\frac{int}{int} adds            1\\frac{4}{5} = 9/5
-    +- answers                    a \\pm b is the unordered list a+b, a-b         1 \\pm \\sqrt{19} = {1+\\sqrt{19}, 1-\\sqrt{19}}
-    lists '1, 2', sets \\{1,2\\}   unordered multisets ('and', 'or', ';' also      -2, 1 = 1, -2 = \\{1, -2\\}
-                                  separate); a one-element list equals its item
-    tuples, intervals             ordered; bracket kinds must match (open/closed) (1, 4.5) = (1, \\frac92); (2,3] != (2,3)
-    unions of intervals           unordered parts; not merged                    (3,\\infty) \\cup (-\\infty,2)
-    inequalities                  one variable -> interval                       x > 5 = (5, \\infty); -2 \\le x \\le 7 = [-2, 7]
-    equations                     'name = value' (x, f(x), (p,q), a_1, chains)  x = 2 = 2; (p,q) = (3,2) = (3,2);
-                                  is its value; names are ignored; other         x = 5+5+1 = 11 = 11; x \\approx 11 = 11
-                                  equations equal up to a constant factor        2x+4y=3 = y=-x/2+3/4
-    x \\in S                       is S                                           x \\in [-2,7] = [-2,7]
-    matrices                      same shape, elementwise; a vector equals a tuple  pmatrix = bmatrix = array
-    base-b numbers                same digits and base; bare digits match too    2516_8 = 2516 (but not 1358)
-    text answers                  case, spaces, \\text and parentheses ignored    \\text{(C)} = C; \\text{Even} = even
-    symbols                       e is Euler's number, i is the imaginary unit; juxtaposition multiplies
-    not supported (-> False)      sums, integrals, limits, matrix arithmetic, decimal commas (1,5 is the list 1, 5)
+Equivalence policy (symmetric: the order of pred and gold does not matter). Both sides are parsed by mathparse
+(reading conventions there: e, i, juxtaposition, thousands, units, ...) and compared as follows:
+  case                   policy                                             judged equal
+  formatting             $, \\left, \\right, spacing, \\dfrac, \\tfrac vanish   \\dfrac{1}{2} = \\frac12 = 1/2
+  integers               thousands separators; leading zeros                7,425,000 = 7425000; 023 = 23
+  fractions vs decimals  exact values (a decimal is the rational it reads)  \\frac{1}{2} = 0.5; 2/4 = 1/2
+  decimal vs exact       within 1e-4 relative; exactly when the exact side  0.0833333 = 1/12; 2.6667 = 8/3
+                         is an integer                                      but 0.333 != 1/3, 12.5 != 12
+  decimal vs decimal     exactly: the digits are the answer                 0.50 = 0.5; 16386.17 != 16386.16
+  percent                x% equals x and x/100 (both marked: x vs x)        10% = 10 = 0.1; 0.1 != 10
+  degrees                x degrees equals x, and x*pi/180                   30^\\circ = 30 = \\frac{\\pi}{6}
+  units, currency        trailing units and text dropped                    5\\text{ cm}^2 = 5; \\$18.90 = 18.9
+  expressions            exact, else numeric sampling, else sympy (below)   2\\sqrt3 = \\sqrt{12}; \\sec^2y = \\tan^2y+1
+  +- answers             a \\pm b is the unordered list a+b, a-b             1 \\pm \\sqrt2 = 1+\\sqrt2, 1-\\sqrt2
+  lists, sets            unordered sets, repeats do not count; 'and', 'or', -2, 1 = 1 and -2 = \\{1, -2\\}
+                         ';' separate too; one item equals itself alone     \\{5\\} = 5; \\{1\\}\\cup\\{3\\} = \\{1,3\\}
+  tuples, intervals      ordered; brackets must match (open/closed)         (1, 4.5) = (1, \\frac92); (2,3] != (2,3)
+  unions of intervals    unordered parts (not merged)                       (3,\\infty) \\cup (-\\infty,2)
+  inequalities           one variable: the interval                         x > 5 = (5,\\infty); 0\\le x\\le 7 = [0,7]
+  'name = value'         its value; names ignored (x, f(x), a_1, (p,q),     x = 2 = 2; (p,q) = (3,2) = (3,2)
+                         AB, chains a = b = c, x \\approx 11, x \\in S)       x = 5+5+1 = 11 = 11; x \\in [0,1] = [0,1]
+  other equations        lhs - rhs equal up to a constant factor (> 0 for   2x+4y=3 = y=-x/2+3/4
+                         inequalities)
+  records                'x = 1, y = 2' matched by name, else by value      x = 1, y = 2 = y = 2, x = 1 = (1, 2)
+  matrices, vectors      same shape, elementwise; a vector = a tuple        pmatrix = bmatrix = array; (1,2)
+  base-b numbers         same digits and base; bare digits match too        2516_8 = 2516, but != 1358
+  text answers           case, spaces, \\text and parentheses ignored        \\text{(C)} = C; \\text{Even} = even
+  choice letters A-E     a letter equals a text that opens with it          C = C. x = 42 = (C) 42
+  refused (-> False)     sums, integrals, limits, matrix arithmetic, times of day; numbers beyond
+                         mathvalue.MAX_BITS (exact) or 2^MAX_MAG (numeric) -- unless both strings are the same
 
 How equality is decided (in order, stopping at the first verdict), and the hard time limit:
   1. canonical-string equality (cleaned, spaces and \\text wrappers dropped)                in process, microseconds
@@ -271,6 +274,10 @@ def _equiv(p, g, deadline):
         return False
     if _canon(p) == _canon(g):
         return True
+    for x, y in ((p, g), (g, p)):                          # a choice letter: 'C' against 'C. x = 42', '(C) 42'
+        letter = re.fullmatch(r'\s*\(?([A-E])\)?\s*', _WRAPPER.sub(r'\1', y))
+        if letter and re.match(rf'\s*\(?{letter.group(1)}(?:\)|\.|:)', _WRAPPER.sub(r'\1', x)):
+            return True
     if _texty(p) or _texty(g):
         return bool(_wordy(p) and _wordy(g)) and _text_key(p) == _text_key(g) != ''
     a, b = _parse(p), _parse(g)
@@ -301,7 +308,10 @@ def _same(a, b, ctx):
     if ka == 'matrix' or kb == 'matrix':
         return _same_matrix(a, b, ctx)
     if ka == 'union' or kb == 'union':
-        return _match(a[1] if ka == 'union' else (a,), b[1] if kb == 'union' else (b,), ctx)
+        pa, pb = a[1] if ka == 'union' else (a,), b[1] if kb == 'union' else (b,)
+        if all(p[0] == 'set' for p in pa + pb):          # \{1,2\} \cup \{3\} = \{1,2,3\}
+            return _match([x for p in pa for x in p[1]], [x for p in pb for x in p[1]], ctx)
+        return _match(pa, pb, ctx)
     if ka == 'ratio' or kb == 'ratio':
         return ka == kb and _ordered(a[1], b[1], ctx)
     if ka == 'seq' and kb == 'seq':
@@ -456,7 +466,7 @@ def _same_matrix(a, b, ctx):
             all(_ordered(x, y, ctx) for x, y in zip(ra, rb))
     m, o = (a, b) if a[0] == 'matrix' else (b, a)
     rows = m[1]
-    if o[0] == 'seq' and o[1:3] == ('(', ')') and (len(rows) == 1 or len(rows[0]) == 1):
+    if o[0] == 'seq' and o[1:3] in (('(', ')'), ('[', ']')) and (len(rows) == 1 or len(rows[0]) == 1):
         return _ordered([x for row in rows for x in row], o[3], ctx)   # a vector written as a tuple
     return False
 
@@ -513,7 +523,7 @@ def _value_eq(a, b, ctx):
         exact_side = eb if da else ea
         if exact_side.denominator == 1:                    # 12.5 is not 12, however large
             return ea == eb
-        return abs(ea - eb) <= Fraction(1, 10_000) * abs(exact_side)
+        return abs(ea - eb) <= Fraction(str(REL_TOL)) * abs(exact_side)
     tol = REL_TOL if da != db else EXACT_TOL
     verdict = _sample_eq(a, b, tol)
     return verdict if verdict is not None else ctx.symbolic('diff', a, b, tol)

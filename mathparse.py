@@ -20,11 +20,16 @@ Tree nodes (tuples: they pickle to the judge's sympy worker and hash for caching
     ('list', items)  1, 2 and 3     ('matrix', rows)     ('union', parts)     ('ratio', parts)  7:32
     ('rel', ops, operands)  x = 2,  0 < x \\le 1,  x \\in [0,1]   (ops from = < > le ge ne approx in)
 
-Reading conventions (the judge's docstring has the full policy): e is Euler's number and i the imaginary unit;
-juxtaposition multiplies (f(x) is f*x, xy is x*y); 2^10 is 2^{10} (plain-math reading, not LaTeX's 2^1 0);
-an integer directly before \\frac{int}{int} is a mixed number (1\\frac{4}{5} = 9/5); '1,000' (outside brackets),
-'1 000' and '1\\,000' are thousands; a comma is never a decimal point; 1.5e3 is scientific notation; a trailing
-\\text{...}, \\mbox{...} or unit word (cm, dollars, ...) is a unit and dropped; \\left, \\right and spacing vanish.
+Reading conventions (the judge's docstring has the equivalence policy built on them):
+  - e is Euler's number, i the imaginary unit; juxtaposition multiplies (f(x) is f*x, xy is x*y, 2\\pi r)
+  - 2^10 is 2^{10} (the plain-math reading, not LaTeX's 2^1 0); 2^3^2 = 2^(3^2)
+  - an integer before \\frac{int}{int} or int/int is a mixed number: 1\\frac{4}{5} = 1 4/5 = 9/5
+  - inside \\sin(...) etc. a degree sign converts to radians (\\sin 90^\\circ = 1); elsewhere it is only a mark
+  - '1,000' (outside brackets), '1 000', '1\\,000', '1{,}000' are thousands; a comma is never a decimal point
+  - 1.5e3 is scientific notation; 0.1\\overline{6} is the repeating decimal 1/6
+  - a trailing \\text{...}, \\mbox{...}, unit word (cm, dollars, ...) or word of 3+ letters after a number
+    ('5 apples') is a unit and dropped; a unit of one or two letters needs a space (10cm is 10*c*m, 10 cm is 10)
+  - \\left, \\right and spacing vanish; an answer escaped twice over (every command written \\\\frac) is unescaped
 
 What a tree is worth (exact rationals, numeric samples, sympy) is mathvalue.py's business.
 """
@@ -59,6 +64,8 @@ def clean(s):
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)
+    if re.search(r'\\\\[A-Za-z]', s) and not re.search(r'(?<!\\)\\[A-Za-z]', s):
+        s = s.replace('\\\\', '\\')                      # escaped twice over: \\frac, \\\\ for a row break
     s = s.replace('\\$', '').replace('$', '').replace('\\%', '%')
     s = re.sub(r'\\[()\[\]]', ' ', s)                      # \( \) \[ \] math delimiters
     s = _DOUBLED_BACKSLASH.sub(r'\\', s)          # '\\frac' typed with a doubled backslash (escaped JSON)
@@ -163,6 +170,11 @@ def _read_number(s, i, top):
         raise ParseError('number literal too long')
     is_dec = bool(frac)                                        # '42.' is 42 followed by a full stop
     value = Fraction(int(whole)) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0)
+    rep = re.match(r'\\overline\{(\d{1,50})\}', s[j:j + 70]) if frac is not None else None
+    if rep:                                                    # 0.1\overline{6} = 1/6, exactly
+        r, f = rep.group(1), frac or ''
+        value = int(whole) + Fraction(int(f + r) - int(f or '0'), 10 ** len(f) * (10 ** len(r) - 1))
+        return ('num', (value, False, None)), j + rep.end()
     e = _SCI.match(s, j)
     if e is not None and not (j + len(e.group(0)) < len(s) and s[j + len(e.group(0))].isalpha()):
         exp = int(e.group(1))
@@ -190,7 +202,13 @@ def tokenize(s):
             toks.append(tok)
         elif c.isascii() and c.isalpha():
             w = _WORD.match(s, i).group()
-            toks.append(_word_token(w))
+            tok = _word_token(w)
+            if tok[0] == 'unit' and len(w) <= 2 and i > 0 and s[i - 1].isdigit():
+                tok = ('word', w)                              # 10cm: c times m; a short unit needs a space
+            elif tok[0] == 'word' and len(w) >= 3 and s[i - 1].isspace() and toks \
+                    and (toks[-1][0] == 'num' or toks[-1] in (('op', '}'), ('op', ')'))):
+                tok = ('unit', w.lower())                      # '5 apples': a word after a number is a unit
+            toks.append(tok)
             i += len(w)
         elif c == '\\':
             if i + 1 < n and s[i + 1] == '\\':
@@ -259,8 +277,10 @@ def _text_tokens(content, namelike, top):
     low = content.lower().strip(' .,')
     if content == '':
         return []
+    if re.fullmatch(r'[\d.]+', content):                   # \mathbf{2340}, \text{13}
+        return tokenize(content)
     if namelike or re.fullmatch(r'[A-Za-z]', content):
-        if not re.fullmatch(r'[A-Za-z0-9]+', content):
+        if not re.fullmatch(r'[A-Za-z][A-Za-z0-9]*', content):
             raise ParseError(f'unsupported name {content!r}')
         return [('id', content)]
     if low in ('and', 'or', ''):
@@ -388,7 +408,10 @@ class _Parser:
         while self.at('unit') or self.at('text'):
             self.next()
             if self.at('op', '^') and self.peek(1)[0] == 'num':
-                self.next(), self.next()
+                self.i += 2                                    # cm^2
+            elif self.at('op', '^') and self.peek(1) == ('op', '{') and self.peek(2)[0] == 'num' \
+                    and self.peek(3) == ('op', '}'):
+                self.i += 4                                    # cm^{2}
 
     def parse_term(self):
         factors = [self.parse_unary()]
@@ -405,9 +428,13 @@ class _Parser:
             elif self.starts_atom():
                 prev = factors[-1]
                 f = self.parse_power()
-                if _is_int_literal(prev) and len(factors) == 1 and f[0] == 'div' \
-                        and _is_int_literal(f[1]) and _is_int_literal(f[2]):
+                mixed = len(factors) == 1 and _is_int_literal(prev)
+                if mixed and f[0] == 'div' and _is_int_literal(f[1]) and _is_int_literal(f[2]):
                     factors = [('add', (prev, f))]            # mixed number 1\frac{4}{5} = 1 + 4/5
+                elif mixed and _is_int_literal(f) and self.at('op', '/') and self.peek(1)[0] == 'num' \
+                        and self.peek(1)[1][2] is not None:
+                    self.next()
+                    factors = [('add', (prev, ('div', f, self.parse_power())))]   # 1 1/2 = 1 + 1/2
                 else:
                     factors.append(f)
             else:
@@ -621,6 +648,8 @@ class _Parser:
             arg = factors[0] if len(factors) == 1 else ('mul', tuple(factors))
         if arg[0] in ('seq', 'set', 'list'):
             raise ParseError(f'{name} takes one argument')
+        if name in _TRIG:
+            arg = _radians(arg)
         if name == 'lg':
             name, base = 'log', base or ('num', Fraction(10), False)
         node = ('func', name, (arg, base) if base is not None else (arg,))
@@ -658,6 +687,20 @@ def _token_text(k, v):
     if k in ('id', 'word', 'cmd', 'op', 'text', 'unit'):
         return v
     raise ParseError('bad subscript')
+
+
+_TRIG = {'sin', 'cos', 'tan', 'cot', 'sec', 'csc'}
+
+
+def _radians(node):
+    """Inside \\sin(...) a degree sign is a unit: 90^\\circ becomes 90 pi / 180 (elsewhere degrees are just numbers)."""
+    if node[0] == 'deg':
+        return ('div', ('mul', (node[1], ('const', 'pi'))), ('num', Fraction(180), False))
+    if node[0] in ('add', 'mul'):
+        return (node[0], tuple(_radians(c) for c in node[1]))
+    if node[0] in ('neg', 'div', 'pow'):
+        return (node[0],) + tuple(_radians(c) for c in node[1:])
+    return node
 
 
 def _is_int_literal(node):

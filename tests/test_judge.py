@@ -29,17 +29,19 @@ EQUAL = [
     (r'\frac9{19}', '9/19'), (r'\frac{270}7', r'\frac{270}{7}'), ('.4', '0.4'), ('0.50', '0.5'), ('-1./3', r'-\frac13'),
     (r'-\frac{10}{9}', '-10/9'), (r'\frac{-3}{8}', r'-\frac{3}{8}'), (r'\cfrac{1}{3}', '1/3'),
     (r'1\frac{4}{5}', r'\frac{9}{5}'), (r'137 \frac{1}{2}', '275/2'),
+    ('1 1/2', '1.5'), (r'2\frac58', '2.625'), (r'0.\overline{3}', '1/3'), (r'0.1\overline{6}', r'\frac16'),
     # a decimal against an exact value: 1e-4 relative
     ('0.0833333', r'\frac{1}{12}'), ('2.6667', r'\frac{8}{3}'), ('0.3333', r'\frac13'), ('1.4142136', r'\sqrt2'),
     ('3.14159', r'\pi'),
     # percent and degrees
     (r'10\%', '10'), (r'10\%', '0.1'), ('28 percent', r'28\%'), (r'\boxed{28 pct}', r'28\%'),
     (r'30^\circ', '30'), (r'30^{\circ}', r'\frac{\pi}{6}'), (r'\frac{270}7\text{ degrees}', r'\frac{270}{7}'),
-    ('45°', '45'),
+    ('45°', '45'), (r'\sin(90^{\circ}-x)', r'\cos x'), (r'\cos 60^\circ', '1/2'),
     # units, currency, text wrappers
     (r'5\text{ cm}^2', '5'), (r'864 \mbox{ inches}^2', '864'), (r'5.4 \text{ cents}', '5.4'), (r'\$18.90', '18.9'),
     (r'\$32,\!348', '32348'), ('125 miles', '125'), ('10 dollars', '10'), (r'1,000.99\text{€}', '1000.99'),
     (r'\frac{1}{3} \textbf{meters}', '1/3'), ('0.06 yuan', '0.06'),
+    ('5 apples', '5'), ('10weeks', '10'), ('10 cm^2', '10'), (r'10\text{ cm}^{2}', '10'), ('10 square units', '10'),
     # scientific notation
     ('3e6', r'3 \times 10^6'), ('4.5e33', r'4.5\times10^{33}'), (r'1.5 \cdot 10^{-3}', '0.0015'), ('2E-2', '0.02'),
     # pi, radicals, algebraic expressions equal up to simplification
@@ -59,10 +61,12 @@ EQUAL = [
     ('19, 46, and 82', r'19, 46, \text{ and } 82'), ('6 and 8', '6, 8'), ('21,16 or 11', '21,16,11'),
     ('-12;-11;-10', r'\{-12, -11, -10\}'), (r'\{5\}', '5'), (r'x = \frac{1}{2}, x = \frac{-1 \pm \sqrt{13}}{4}',
                                                           r'\frac12, \frac{-1+\sqrt{13}}{4}, \frac{-1-\sqrt{13}}{4}'),
+    (r'\{1, 2\} \cup \{3\}', r'\{1,2,3\}'), ('1, 2, 2', '2, 1'), ('x = 1, y = 2, z = 3', '1, 2, 3'),
     ('(3, 37), (17, 3)', '(17, 3), (3, 37)'), ('a_3 = 2, a_{37} = 19', r'a_{37} = 19, \quad a_3 = 2'),
     # tuples and intervals (ordered, brackets must match)
     ('(1,4.5)', r'(1,\frac{9}{2})'), (r'\left( \frac{3}{2}, -13 \right)', r'(\tfrac32,-13)'), ('[0,1)', '[0, 1)'),
-    (r'(\frac{3}{5},\frac{8}{3}]', '(0.6,2.6667]'), (r'(5,\infty)', r'(5, +\infty)'), (r'\langle 1, 2 \rangle', '(1,2)'),
+    (r'(\frac{3}{5},\frac{8}{3}]', '(0.6,2.6667]'), (r'(5,\infty)', r'(5, +\infty)'),
+    (r'\langle 1, 2 \rangle', '(1,2)'),
     (r'(-\infty, 2) \cup (3, \infty)', r'(3,\infty)\cup(-\infty,2)'), (r'\{-1\} \cup [0,7)', r'\{-1\}\cup[0,7)'),
     ('(3,2)', '3, 2'),
     # inequalities as intervals, x in S
@@ -81,13 +85,16 @@ EQUAL = [
     (r'\left[\begin{array}{cc}1 & 2 \\3 & 4\end{array}\right]', r'\begin{pmatrix}1&2\\3&4\end{pmatrix}'),
     (r'\begin{pmatrix}-\frac{7}{4}&-2\\4&\frac{1}{4}\\\end{pmatrix}', r'\begin{pmatrix}-1.75&-2\\4&0.25\end{pmatrix}'),
     (r'\begin{pmatrix} -7 \\ 16 \\ 5 \end{pmatrix}', '(-7, 16, 5)'),
+    (r'\begin{matrix} \frac12 \\ 1 \end{matrix}', '[0.5, 1]'),
     # bases, text answers, choice letters in MATH
     ('2516_8', '2516'), ('4210_{5}', '4210_5'), (r'\text{(C)}', 'C'), (r'\text{Even}', 'even'),
     (r'\text{Navin}', 'Navin'), (r'\text{E}', 'E'), (r'\text{ellipse}', 'ellipse'),
+    ('C', 'C. x = 42'), (r'\text{(B)}', 'B) 12'),
     # math delimiters, boxes and sentences around the answer
     ('$9$', r'\[ 9 \]'), (r'\( (9+1) \)', '10'), (r'The answer is $\boxed{\frac{1}{3}}$.', '1/3'),
     (r'$\frac{1}{3}.$', '1/3'), ('The final answer is $28\\%$. I hope it is correct.', '28'),
     ('Therefore $x \\geq 5$ is the solution.', 'x >= 5'), (r'\\frac{1}{2} + 2/3', r'\frac{7}{6}'),
+    (r'\\begin{matrix} x \\\\ \\frac12 \\end{matrix}', r'\begin{matrix} x \\ 0.5 \end{matrix}'),   # escaped twice
 ]
 
 NOT_EQUAL = [
@@ -106,6 +113,8 @@ NOT_EQUAL = [
     ('2516_8', '1358'), ('1112112_3', '1112122_3'), ('2516_8', '2516_9'), (r'\text{(C)}', 'D'), ('even', 'odd'),
     (r'\text{east}', r'\text{seat}'), ('d', r'\text{E}'), ('12:00', '1:00'), (r'30^\circ', r'\frac{\pi}{3}'),
     (r'1 - \frac{1}{e}', r'1 + \frac{1}{e}'), ('', '1'), ('  ', '1'), (r'\boxed{}', '1'), ('1', ''),
+    ('10cm', '10'), ('10m', '10'), ('[1, 2, 3]', '(1, 2, 3)'), ('E', 'E = mc^2'), ('0.333', r'0.\overline{3}'),
+    (r'\sqrt{67},-\sqrt{85}', r'\sqrt{67}'), ('x^2+2x+1', 'x^3+2x+1'), ('odd', r'\text{oddd}'), (r'\{1, 2\} \cup \{3\}', r'\{1,2\}'),
 ]
 
 
