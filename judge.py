@@ -122,8 +122,6 @@ def _last_boxes(text):
             if end > found[-1][0] or len(gap) > 60 or not _CONNECTIVE.fullmatch(gap) \
                     or not (gap.isspace() or gap == '' or re.search(r'[,;]|and', gap)):
                 break
-        elif end > len(text):
-            continue
         found.append((start, end, content.strip()))
         if len(found) >= 20:
             break
@@ -172,9 +170,9 @@ def extract_choice(text, labels=('A', 'B', 'C', 'D')):
         spans.append((lines[-1], False))
     for span, in_box in spans:
         span = re.sub(r'\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}', r'\1', span).replace('**', '')
-        m = re.match(opening, span) or re.match(opening, span, re.I) if in_box else re.match(opening, span)
+        m = re.match(opening, span, re.I if in_box else 0)     # in prose 'a' is an article, not option A
         if m is None and not in_box:
-            m = re.match(rf'^[\s*:$]*\(\s*({alt})\s*\)', span, re.I)   # '(b)' in lower case
+            m = re.match(rf'^[\s*:$]*\(\s*({alt})\s*\)', span, re.I)   # but '(b)' is option B
         if m:
             return next(x for x in labels if x.lower() == m.group(1).lower())
     return None
@@ -225,9 +223,10 @@ def _answer_text(s):
     s = str(s)
     if '\\boxed' in s or '\\fbox' in s or '####' in s or re.search(r'answer\s*(?:is|:)', s[-2000:], re.I):
         s = extract_answer(s) or s
-    spans = list(_MATH_SPAN.finditer(s[-20_000:]))
+    tail = s[-5000:]                                       # (bounded: the span regex is quadratic at worst)
+    spans = list(_MATH_SPAN.finditer(tail))
     if spans:
-        prose = _MATH_SPAN.sub(' ', s[-20_000:])
+        prose = _MATH_SPAN.sub(' ', tail)
         if any(w.lower() not in ('and', 'or') for w in re.findall(r'(?<!\\)\b[A-Za-z]{3,}', prose)):
             s = next(g for g in spans[-1].groups() if g is not None)
     s = s.strip()

@@ -90,11 +90,11 @@ FUNCS = {'sin', 'cos', 'tan', 'cot', 'sec', 'csc', 'arcsin', 'arccos', 'arctan',
 GREEK = {'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'varepsilon', 'zeta', 'eta', 'theta', 'vartheta',
          'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi', 'rho', 'sigma', 'tau', 'upsilon', 'phi', 'varphi', 'chi',
          'psi', 'omega', 'Gamma', 'Delta', 'Theta', 'Lambda', 'Xi', 'Sigma', 'Phi', 'Psi', 'Omega'}
-UNIT_WORDS = {'cm', 'mm', 'km', 'meter', 'metre', 'centimeter', 'kilometer', 'millimeter', 'inch', 'inche', 'ft',
+UNIT_WORDS = {'cm', 'mm', 'km', 'meter', 'metre', 'centimeter', 'kilometer', 'millimeter', 'inch', 'ft',
               'feet', 'foot', 'yard', 'yd', 'mile', 'mph', 'kph', 'sec', 'second', 'minute', 'min', 'hour', 'hr',
               'day', 'week', 'month', 'year', 'dollar', 'cent', 'euro', 'yuan', 'unit', 'sq', 'square', 'cubic',
-              'kg', 'gram', 'pound', 'lb', 'oz', 'ounce', 'liter', 'litre', 'ml', 'gallon', 'mile', 'radian',
-              'rad', 'point', 'way', 'people', 'person', 'student', 'time', 'page', 'step', 'ton', 'gm', 'km/h',
+              'kg', 'gram', 'pound', 'lb', 'oz', 'ounce', 'liter', 'litre', 'ml', 'gallon', 'radian',
+              'rad', 'point', 'way', 'people', 'person', 'student', 'time', 'page', 'step', 'ton', 'gm',
               'arcsec', 'arcsecond', 'parsec', 'erg', 'joule', 'watt', 'volt', 'kelvin', 'angstrom', 'magnitude'}
 _SPACING = {',', ';', ':', '!', ' ', 'quad', 'qquad', 'displaystyle', 'textstyle', 'left', 'right', 'big', 'Big',
             'bigl', 'bigr', 'Bigl', 'Bigr', 'bigg', 'Bigg', 'biggl', 'biggr', 'limits', 'nolimits', 'boxed',
@@ -126,7 +126,7 @@ def _word_token(w):
         return ('deg', None)
     if lw in FUNCS or lw in ('pi', 'infty', 'inf', 'infinity'):
         return ('cmd', {'inf': 'infty', 'infinity': 'infty'}.get(lw, lw))
-    if len(w) > 1 and (lw in UNIT_WORDS or lw.rstrip('s') in UNIT_WORDS or lw[:-2] in UNIT_WORDS):
+    if len(w) > 1 and (lw in UNIT_WORDS or lw[:-1] in UNIT_WORDS or lw[:-2] in UNIT_WORDS):   # cms, inches
         return ('unit', lw)
     return ('id', w) if len(w) == 1 else ('word', w)
 
@@ -240,7 +240,7 @@ def tokenize(s):
                 toks.append(('ellipsis', None))
             elif name in ('circ', 'degree'):
                 toks.append(('deg', None))
-            elif name in ('%',):
+            elif name == '%':
                 toks.append(('pct', None))
             elif name == 'prime':
                 toks.append(('op', "'"))
@@ -382,7 +382,6 @@ class _Parser:
         return ('union', tuple(parts)) if len(parts) > 1 else parts[0]
 
     def parse_expr(self):
-        node = None
         terms = [self.parse_term()]
         while self.peek()[0] == 'op' and self.peek()[1] in ('+', '-', 'pm'):
             op = self.next()[1]
@@ -392,14 +391,11 @@ class _Parser:
                 terms = [('pm', left, t)]
             else:
                 terms.append(t if op == '+' else ('neg', t))
-        node = terms[0] if len(terms) == 1 else ('add', tuple(terms))
-        return node
+        return terms[0] if len(terms) == 1 else ('add', tuple(terms))
 
     def starts_atom(self):
         k, v = self.peek()
-        if k in ('num', 'id', 'word', 'begin'):
-            return True
-        if k == 'cmd':
+        if k in ('num', 'id', 'word', 'begin', 'cmd'):
             return True
         return k == 'op' and (v in ('(', '[', '{', '\\{', 'lfloor', 'lceil') or (v == '|' and self.abs_depth == 0))
 

@@ -119,8 +119,13 @@ def _shutdown():
 
 
 def ask(request, deadline):
-    """Send one check to a worker; its reply, or None when it failed or ran past the deadline."""
-    w = _checkout()
+    """Send one check to a worker; its reply, or None when it failed or ran past the deadline (time.monotonic())."""
+    if time.monotonic() >= deadline:
+        return None
+    try:
+        w = _checkout()
+    except OSError:            # cannot start a Python subprocess here: no symbolic step
+        return None
     try:
         if not w.ready:
             if _read_msg(w.proc.stdout.fileno(), deadline) != ('ready',):
@@ -166,7 +171,8 @@ def _worker_main():
     try:
         import resource
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, hard))
+        soft = WORKER_MEMORY if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     except (ImportError, ValueError, OSError):
         pass
     out = os.dup(1)
