@@ -3,6 +3,8 @@ category, hostile inputs under a wall-clock bound, threads, child processes, and
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -244,6 +246,24 @@ def test_worker_is_killed_at_the_deadline_and_replaced():
     assert symcheck.ask(('diff', slow, zero, 1e-9), time.monotonic() + 1.0) is None
     assert time.monotonic() - t0 < 3.0
     assert symcheck.ask(('diff', zero, zero, 1e-9), time.monotonic() + 30) is True   # a fresh worker answers
+
+
+def test_timeout_is_a_hard_limit():
+    # equal, but sympy would expand a 300th power: the check answers False when the time is up
+    slow = (r'\lfloor i (x+1)^{300} \rfloor', r'\lfloor i (x^2+2x+1)^{150} \rfloor')
+    t0 = time.monotonic()
+    assert judge.is_equiv(*slow, timeout=1.0) is False
+    assert time.monotonic() - t0 < 1.0 + 2.0
+
+
+def test_sympy_is_never_imported_in_process():
+    # the common cases stay in-process and cheap: sympy lives only in the worker
+    code = ('import sys, judge; from test_judge import EQUAL, NOT_EQUAL; '
+            '[judge.is_equiv(p, g) for p, g in EQUAL + NOT_EQUAL if "lfloor" not in p]; '
+            'sys.exit("sympy" in sys.modules)')
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(tests_dir), tests_dir]))
+    assert subprocess.run([sys.executable, '-c', code], env=env, timeout=120).returncode == 0
 
 
 PAIRS = [(p, g, True) for p, g in EQUAL[::7]] + [(p, g, False) for p, g in NOT_EQUAL[::5]] + \
