@@ -154,7 +154,8 @@ def extract_answer(text):
 
 def extract_choice(text, labels=('A', 'B', 'C', 'D')):
     """The option label a model chose ('B'), or None. Looks, in order, at the last box, the words after the last
-    'answer is' / 'Answer:', and a short final line; the label must open that span ('(B) 42', 'B.', 'option B')."""
+    'answer is' / 'Answer:', a short final line, and the start of the text ('B. Because...'); the label must open
+    that span ('(B) 42', 'B.', 'option B'). In prose only capitals count ('answer is a prime' is not option A)."""
     if not text:
         return None
     labels = [str(x).strip() for x in labels]
@@ -168,6 +169,9 @@ def extract_choice(text, labels=('A', 'B', 'C', 'D')):
     lines = [ln for ln in tail.strip().split('\n') if ln.strip()]
     if lines and len(lines[-1].strip()) <= 20:
         spans.append((lines[-1], False))
+    m = re.match(rf'\s*\(?({alt})[).:]', text)               # 'A. Because ...': the text opens with its choice
+    if m:
+        spans.append((m.group(0), False))
     for span, in_box in spans:
         span = re.sub(r'\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}', r'\1', span).replace('**', '')
         m = re.match(opening, span, re.I if in_box else 0)     # in prose 'a' is an article, not option A

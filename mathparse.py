@@ -424,15 +424,19 @@ class _Parser:
             elif self.starts_atom():
                 prev = factors[-1]
                 f = self.parse_power()
-                mixed = len(factors) == 1 and _is_int_literal(prev)
+                negative = prev[0] == 'neg' and _is_int_literal(prev[1])   # -4 4/9 = -(4 + 4/9)
+                whole = prev[1] if negative else prev
+                mixed = len(factors) == 1 and _is_int_literal(whole)
                 if mixed and f[0] == 'div' and _is_int_literal(f[1]) and _is_int_literal(f[2]):
-                    factors = [('add', (prev, f))]            # mixed number 1\frac{4}{5} = 1 + 4/5
+                    node = ('add', (whole, f))                 # mixed number 1\frac{4}{5} = 1 + 4/5
                 elif mixed and _is_int_literal(f) and self.at('op', '/') and self.peek(1)[0] == 'num' \
                         and self.peek(1)[1][2] is not None:
-                    self.next()
-                    factors = [('add', (prev, ('div', f, self.parse_power())))]   # 1 1/2 = 1 + 1/2
+                    self.next()                                # 1 1/2 = 1 + 1/2; a % after it is for all of it
+                    node = self.parse_postfix_ops(('add', (whole, ('div', f, self.parse_atom()))))
                 else:
                     factors.append(f)
+                    continue
+                factors = [('neg', node) if negative else node]
             else:
                 break
         return factors[0] if len(factors) == 1 else ('mul', tuple(factors))
