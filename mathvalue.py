@@ -89,8 +89,9 @@ def _rpow(b, e):
     q = e.denominator
     if q > 64:
         return None
-    if b < 0:
-        return None if q % 2 == 0 else (lambda r: None if r is None else -r)(_rpow(-b, e))
+    if b < 0:                                              # real odd roots: (-8)^(2/3) = 4, (-8)^(1/3) = -2
+        r = None if q % 2 == 0 else _rpow(-b, e)
+        return None if r is None else (-r if e.numerator % 2 else r)
     rn, rd = _iroot(b.numerator, q), _iroot(b.denominator, q)
     if rn is None or rd is None:
         return None                                        # irrational: sqrt(2)
