@@ -224,7 +224,10 @@ def tokenize(s):
                 toks.append(('op', _CMD_OPS[name]))
             elif name in _TEXTLIKE or name in _NAMELIKE:
                 content, i = _read_group(s, i)
-                toks.extend(_text_tokens(content.strip(), name in _NAMELIKE, depth == 0))
+                if name == 'mathbb' and content.strip() == 'R':
+                    toks.extend(tokenize(r'(-\infty, \infty)'))     # the real line
+                else:
+                    toks.extend(_text_tokens(content.strip(), name in _NAMELIKE, depth == 0))
             elif name in ('begin', 'end'):
                 env, i = _read_group(s, i)
                 toks.append((name, env.strip('*')))

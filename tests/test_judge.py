@@ -72,7 +72,7 @@ EQUAL = [
     (r'(\frac{3}{5},\frac{8}{3}]', '(0.6,2.6667]'), (r'(5,\infty)', r'(5, +\infty)'),
     (r'\langle 1, 2 \rangle', '(1,2)'),
     (r'(-\infty, 2) \cup (3, \infty)', r'(3,\infty)\cup(-\infty,2)'), (r'\{-1\} \cup [0,7)', r'\{-1\}\cup[0,7)'),
-    ('(3,2)', '3, 2'),
+    ('(3,2)', '3, 2'), (r'\mathbb{R}', r'(-\infty, \infty)'),
     # inequalities as intervals, x in S
     ('x > 5', r'(5,\infty)'), (r'-2 \le x \le 7', '[-2,7]'), (r'x \in [-2,7]', r'-2 \leq x \leq 7'),
     (r'k \ge 2', r'[2, \infty)'), ('0<f(x)<1', '(0,1)'), (r'x \leq 5', r'5 \geq x'), ('x < 1', '-x > -1'),
