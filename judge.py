@@ -58,7 +58,7 @@ How equality is decided (in order, stopping at the first verdict), and the hard 
   4. only when sampling cannot tell (no point evaluates, or a gap between the two thresholds): sympy's
      simplify(a - b) == 0, then a.equals(b), in symcheck's worker process, killed at the deadline (-> False).
 `timeout` is a hard limit for the whole check: step 4 (including a cold worker start, ~0.5 s) stops at the deadline,
-and steps 1-3, bounded anyway by the parser's caps (mathparse.MAX_CHARS, MAX_TOKENS, MAX_DEPTH; milliseconds for
+and steps 1-3, bounded anyway by the parser caps (mathparse.MAX_CHARS, mathlex.MAX_TOKENS, MAX_DEPTH; ms for
 any real answer), look at the clock between comparisons. Out of time means False. Everything is safe from any
 thread or process: no step runs eval on the text, and the worker is a plain subprocess (see symcheck.py).
 """
