@@ -4,6 +4,7 @@
     extract_answer(text)          -> str | None                     None means "no answer"
     is_equiv(pred, gold, timeout) -> bool                           never raises; hostile or unparseable -> False
     extract_choice(text, labels)  -> str | None                     multiple choice (ARC, MMLU-STEM, GPQA)
+    grade_choice(text, gold, labels) -> GradeResult                 the chosen label against the gold label
 
     python judge.py '\\frac{1}{2}' '0.5'          # prints True
 
@@ -200,6 +201,16 @@ def grade(completion_text, gold, timeout=DEFAULT_TIMEOUT):
     if answer is None:
         return GradeResult(None, False)
     return GradeResult(answer, is_equiv(answer, gold, timeout))
+
+
+def grade_choice(completion_text, gold, labels=('A', 'B', 'C', 'D')):
+    """Multiple choice: the chosen label (extract_choice) against the gold label."""
+    labels = [str(x).strip() for x in labels]
+    if str(gold).strip() not in labels:
+        raise ValueError(f'grade_choice(): gold label {gold!r} is not one of the labels {labels}; pass the '
+                         'question\'s own labels (ARC has rows labelled 1-4, MMLU gives an index: map it to A-D)')
+    answer = extract_choice(completion_text, labels) if isinstance(completion_text, str) else None
+    return GradeResult(answer, answer == str(gold).strip())
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -196,6 +196,15 @@ def test_extract_choice(text, labels, expected):
     assert judge.extract_choice(text, labels) == expected
 
 
+def test_grade_choice():
+    assert judge.grade_choice('... so the answer is (C).', 'C') == judge.GradeResult('C', True)
+    assert judge.grade_choice('The answer is B', 'C') == judge.GradeResult('B', False)
+    assert judge.grade_choice('I do not know', 'C') == judge.GradeResult(None, False)
+    assert judge.grade_choice('Answer: 2', '2', labels=('1', '2', '3', '4')).correct
+    with pytest.raises(ValueError, match='is not one of the labels'):
+        judge.grade_choice('The answer is A', 'E')
+
+
 def test_grade():
     r = judge.grade(r'... so $x = \boxed{\dfrac{3}{2}}$.', r'\frac32')
     assert r == judge.GradeResult(answer=r'\dfrac{3}{2}', correct=True)
