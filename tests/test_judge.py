@@ -325,6 +325,24 @@ def test_forked_daemonic_pool_workers():
     assert judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor')     # the parent's worker still works
 
 
+def test_interpreter_exit_does_not_wait_and_leaves_no_worker():
+    code = ('import judge, symcheck; assert judge.is_equiv(r"\\lfloor ix \\rfloor", r"\\lfloor xi \\rfloor"); '
+            'print(symcheck._idle[0].proc.pid)')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert time.monotonic() - t0 < 30
+    worker_pid = int(out.stdout.strip())
+    for _ in range(50):                                   # the worker is gone (killed at exit, or saw EOF)
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f'sympy worker {worker_pid} outlived its parent')
+
+
 def test_calls_from_a_thread_that_is_not_main():
     out = []
     t = threading.Thread(target=lambda: out.append(judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor')))
