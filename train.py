@@ -58,7 +58,7 @@ class Config:
     max_new_tokens: int = 64         # completion budget; a completion that hits it is "truncated" (reward as is)
     temperature: float = 1.0         # sampling temperature of the rollouts (and of the log-probs in the loss)
     top_p: float = 1.0               # nucleus sampling of the rollouts
-    lr: float = 1e-4                 # AdamW learning rate (constant after warm-up)
+    lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed here)
     warmup_steps: int = 5            # linear learning-rate warm-up
     weight_decay: float = 0.0        # AdamW weight decay
     grad_clip: float = 1.0           # clip the global gradient norm (0 = off)
