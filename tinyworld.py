@@ -27,7 +27,7 @@ The systematic flaw (why GRPO has something to learn)
 
 The models (both tie input and output embeddings, fp32)
     tiny-strong: Qwen2 architecture, hidden 128, 4 layers, 4 heads / 2 KV heads, flaw "borrow"   (~1.0M params)
-    tiny-weak  : Llama architecture, hidden 96, 3 layers, 4 heads / 2 KV heads,  flaw "carry"    (~0.45M params)
+    tiny-weak  : Llama architecture, hidden 96, 4 layers, 4 heads / 2 KV heads,  flaw "carry"    (~0.55M params)
     Two families and two sizes, as in the paper's pairs (Llama-8B + Qwen-7B ...).
 
 The tokenizer: byte-level BPE trained here on problems, solutions and a few words reserved for Idea3 turns;
@@ -62,7 +62,7 @@ ADD_VERBS = ["finds {} more", "buys {} more", "gets {} more", "is given {} more"
 SUB_VERBS = ["gives away {}", "loses {}", "sells {}", "uses {}"]
 MODELS = {  # name -> (architecture, config overrides, flaw, warm-start steps)
     "tiny-strong": ("qwen2", dict(hidden_size=128, num_hidden_layers=4, intermediate_size=512), "borrow", 900),
-    "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=3, intermediate_size=384), "carry", 900),
+    "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=4, intermediate_size=384), "carry", 1200),
 }
 
 
@@ -98,6 +98,16 @@ def is_flaw_step(flaw: str, a: int, op: str, b: int) -> bool:
         return op == "-" and a % 10 < b % 10
     if flaw == "carry":
         return op == "+" and a % 10 + b % 10 >= 10
+    return False
+
+
+def has_flaw_step(problem: dict, flaw: str) -> bool:
+    """Does the correct solution of this problem contain a step of the flawed kind?"""
+    value = problem["start"]
+    for op, n in problem["ops"]:
+        if is_flaw_step(flaw, value, op, n):
+            return True
+        value = value + n if op == "+" else value - n
     return False
 
 
@@ -263,4 +273,19 @@ if __name__ == "__main__":
     ap.add_argument("--rebuild", action="store_true", help="retrain tokenizer and models from scratch")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
+    t0 = time.time()
     build(args.rebuild)
+    print(f"built in {time.time() - t0:.0f}s")
+    # Where the accuracy goes: problems with the flawed kind of step versus the rest.
+    import evaluate
+    import models
+    examples, problems = evaluate.tinyworld_examples(500), test_problems(500)
+    for name in MODELS:
+        model, tok = models.load(name)
+        for temperature in (0.0, 1.0):
+            recs = evaluate.solo_eval(model, tok, examples, 64, temperature=temperature, show_progress=False)
+            flawed = [r["correct"] for r, p in zip(recs, problems) if has_flaw_step(p, MODELS[name][2])]
+            clean = [r["correct"] for r, p in zip(recs, problems) if not has_flaw_step(p, MODELS[name][2])]
+            print(f"{name:11s} T={temperature:.0f}: accuracy {evaluate.accuracy(recs):.3f} | on problems with a "
+                  f"{MODELS[name][2]} step {sum(flawed) / len(flawed):.3f} ({len(flawed)}) | "
+                  f"without {sum(clean) / len(clean):.3f} ({len(clean)})")
