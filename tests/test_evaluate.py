@@ -52,6 +52,7 @@ def test_smollm2_converted_folder_round_trips(tmp_path):
     model, tok = models.load("smollm2")
     assert os.path.exists(os.path.join(models.smollm2_folder(), "model.safetensors"))
     model.save_pretrained(tmp_path)             # a GGUF-loaded model would refuse this
+    tok.save_pretrained(tmp_path)
     again, _ = models.load(str(tmp_path))
     ids = torch.tensor([evaluate.encode_chat(tok, [{"role": "user", "content": "What is 2+3?"}])])
     a, b = model(ids).logits[0, -1], again(ids).logits[0, -1]
