@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 import grpo
 import models
-import sandbox
-import tinyworld
-from benchmarks import CODE as CODE_SETS, LETTERS, MATH_FIVE, MULTIPLE_CHOICE, load_benchmark
+from judge import run_tests
+from tasks import tinyworld
+from tasks.benchmarks import CODE as CODE_SETS, LETTERS, MATH_FIVE, MULTIPLE_CHOICE, load_benchmark
 from judge import extract_answer, grade, grade_choice, is_equiv  # noqa: F401  (re-exported: evaluate.is_equiv)
 
 COT = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -60,7 +60,7 @@ def judge_one(text: str, ex: dict, code_timeout: float = 5.0) -> tuple[str | Non
         return v.answer, v.correct
     if ex.get("tests"):
         code = extract_code(text)
-        result = sandbox.run_tests(code, ex["tests"], (ex.get("meta") or {}).get("test_setup", ""), code_timeout)
+        result = run_tests(code, ex["tests"], (ex.get("meta") or {}).get("test_setup", ""), code_timeout)
         return result.status, result.passed
     v = grade(text, ex["answer"])
     return v.answer, v.correct

@@ -264,7 +264,7 @@ def aggregate(token_loss: torch.Tensor, mask: torch.Tensor, how: str, step_token
 
 if __name__ == "__main__":
     import models
-    import tinyworld
+    from tasks import tinyworld
     model, tok = models.load("tiny-strong")
     p = tinyworld.test_problems(1)[0]
     prompt = tok.apply_chat_template(tinyworld.messages(p["question"]), add_generation_prompt=True, tokenize=False)

@@ -32,7 +32,7 @@ def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device
     """(model, tokenizer) for a tiny-world name, 'smollm2', a hub id or a local folder. The model is in eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if name in TINY:
-        import tinyworld
+        from tasks import tinyworld
         folder = os.path.join(tinyworld.ASSETS, name)
         if not os.path.exists(os.path.join(folder, "config.json")):
             tinyworld.build(names=(name,))

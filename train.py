@@ -39,7 +39,7 @@ import torch.distributed as dist
 import evaluate
 import grpo
 import models
-import tinyworld
+from tasks import tinyworld
 from judge import grade
 
 
@@ -108,7 +108,7 @@ def question_stream(cfg: Config):
     if cfg.data == "tinyworld":
         for i, p in enumerate(tinyworld.train_problems(cfg.seed)):
             yield {"id": f"train-{i}", "question": p["question"], "answer": str(p["answer"]), "benchmark": "tinyworld"}
-    import benchmarks
+    from tasks import benchmarks
     rows = [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.data)]
     rng = random.Random(cfg.seed)
     while True:                                   # epochs over a shuffled copy
@@ -120,7 +120,7 @@ def question_stream(cfg: Config):
 def eval_examples(cfg: Config) -> list[dict]:
     if cfg.eval_data == "tinyworld":
         return evaluate.tinyworld_examples(cfg.eval_n)
-    import benchmarks
+    from tasks import benchmarks
     return [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.eval_data, limit=cfg.eval_n)]
 
 

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import grpo  # noqa: E402
 import models  # noqa: E402
-import tinyworld  # noqa: E402
+from tasks import tinyworld  # noqa: E402
 
 FILLER = ("A farmer keeps careful records of everything on the farm. Each morning she counts the animals, "
           "writes down the eggs collected, and notes the weather. ")

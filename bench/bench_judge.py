@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import judge  # noqa: E402
-import symcheck  # noqa: E402
+from judge import symcheck  # noqa: E402
 
 DATA = os.environ.get('ILR_DATA_DIR', os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'shared', 'data'))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-import benchmarks as B
+from tasks import benchmarks as B
 from conftest import SHARED_DATA
 
 # rows per benchmark, from ../shared/data/README.md (aime = aime24 + aime25; math_train: 12,000 rows of which

@@ -8,7 +8,7 @@ import torch
 
 import evaluate
 import models
-import tinyworld
+from tasks import tinyworld
 
 
 def test_tiny_world_models_load_and_know_the_world():

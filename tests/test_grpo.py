@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import grpo
-import tinyworld
+from tasks import tinyworld
 
 
 @pytest.fixture(scope="module")

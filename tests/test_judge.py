@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import judge
-import symcheck
+from judge import mathjudge, symcheck
 from conftest import SHARED_DATA
 
 
@@ -326,7 +326,7 @@ def test_forked_daemonic_pool_workers():
 
 
 def test_interpreter_exit_does_not_wait_and_leaves_no_worker():
-    code = ('import judge, symcheck; assert judge.is_equiv(r"\\lfloor ix \\rfloor", r"\\lfloor xi \\rfloor"); '
+    code = ('import judge; from judge import symcheck; assert judge.is_equiv(r"\\lfloor ix \\rfloor", r"\\lfloor xi \\rfloor"); '
             'print(symcheck._idle[0].proc.pid)')
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     t0 = time.monotonic()

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from conftest import SHARED_DATA
-from sandbox import STATUSES, run_batch, run_tests
+from judge.sandbox import STATUSES, run_batch, run_tests
 
 SQUARE = "def square(x):\n    return x * x\n"
 

@@ -8,7 +8,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import grpo
-import tinyworld
+from tasks import tinyworld
 import train
 
 AGGS = grpo.AGGREGATIONS

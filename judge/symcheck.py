@@ -5,8 +5,8 @@
 
 a and b are mathvalue trees. Why a process: sympy's simplify can run for minutes or eat memory on an unlucky
 input, and a Python thread cannot be stopped; signal.alarm works only in the main thread. So the check runs in
-`python symcheck.py --worker`, a plain subprocess (not multiprocessing: it also works from threads, forked
-children and daemonic pool workers), talking length-prefixed pickles over its stdin/stdout:
+a worker (`python -c` that runs _worker_main), a plain subprocess (not multiprocessing: it also works from threads,
+forked children and daemonic pool workers), talking length-prefixed pickles over its stdin/stdout:
   - a caller that runs past its deadline kills the worker and gets None; the next call starts a fresh one;
   - each concurrent caller takes its own worker from a small idle pool (lock-protected), so threads never
     share a pipe; a forked child forgets its parent's workers (os.register_at_fork and a pid check);
@@ -27,6 +27,9 @@ import threading
 import time
 
 MAX_IDLE_WORKERS = 2
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the repository: judge/ is a package in it
+# The worker imports judge.mathvalue, so it starts with the repository on its path, from any working directory.
+_BOOT = f'import sys; sys.path.insert(0, {ROOT!r}); from judge.symcheck import _worker_main; _worker_main()'
 WORKER_MEMORY = 2 << 30    # bytes of address space a sympy worker may use
 
 
@@ -58,7 +61,7 @@ def _read_msg(fd, deadline=None):
 
 class _Worker:
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), '--worker'], bufsize=0,
+        self.proc = subprocess.Popen([sys.executable, '-c', _BOOT], bufsize=0,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      close_fds=True)
         self.ready = False
@@ -149,7 +152,7 @@ def ask(request, deadline):
 def _sympy_check(kind, a, b, extra):
     """Runs in the worker. 'diff': is a - b zero (within tol for constants); 'ratio': is a / b constant?"""
     import sympy as sp
-    from mathvalue import to_sympy
+    from judge.mathvalue import to_sympy
     sa, sb = to_sympy(a), to_sympy(b)
     if kind == 'diff':
         d = sa - sb
@@ -191,7 +194,3 @@ def _worker_main():
         _write_msg(out, reply)
 
 
-if __name__ == '__main__':
-    if sys.argv[1:] != ['--worker']:
-        sys.exit('symcheck.py is started by the judge: python symcheck.py --worker')
-    _worker_main()

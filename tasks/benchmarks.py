@@ -91,7 +91,8 @@ SOURCES = {
     "math_train": ("math", "train", None),
 }
 BENCHMARKS = tuple(SOURCES) + ("aime",)
-DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shared", "data")
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared",
+                                "data")
 
 
 @dataclass

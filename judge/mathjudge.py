@@ -71,9 +71,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-import mathparse as mp
-import mathvalue as mv
-import symcheck
+from . import mathparse as mp
+from . import mathvalue as mv
+from . import symcheck
 
 DEFAULT_TIMEOUT = 5.0      # seconds for one is_equiv call's symbolic step (the in-process steps take ms)
 REL_TOL = 1e-4             # a decimal answer against an exact non-integer value

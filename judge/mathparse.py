@@ -35,7 +35,7 @@ Tokens come from mathlex.py; what a tree is worth (exact rationals, numeric samp
 """
 from fractions import Fraction
 
-from mathlex import ParseError, TooBig, clean, tokenize  # noqa: F401  (re-exported: the judge uses mathparse only)
+from .mathlex import ParseError, TooBig, clean, tokenize  # noqa: F401  (re-exported: the judge uses mathparse only)
 
 MAX_CHARS = 1000       # longer final answers are not judged (a box holds an answer, not an essay)
 MAX_DEPTH = 40         # brackets, braces, exponents and fractions nested deeper than this are refused

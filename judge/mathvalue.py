@@ -17,7 +17,7 @@ import math
 from fractions import Fraction
 from itertools import product
 
-from mathparse import ParseError, TooBig
+from .mathparse import ParseError, TooBig
 
 MAX_BITS = 8192        # any exact integer (numerator or denominator) beyond 2^8192 (~2466 digits) is TooBig
 MAX_PM_VARIANTS = 16   # a +- b +- c ... expands to at most this many values

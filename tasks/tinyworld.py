@@ -46,8 +46,8 @@ import time
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ASSETS = os.path.join(HERE, "assets", "tinyworld")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the repository (this file is in tasks/)
+ASSETS = os.path.join(ROOT, "assets", "tinyworld")
 FLAW_RATE = 0.7          # how often the flawed kind of step is written wrong in the warm-start corpus
 TEST_SEED = 1234         # held-out problems come from this seed and are never trained on
 SPECIALS = ["<|pad|>", "<|im_start|>", "<|im_end|>"]
