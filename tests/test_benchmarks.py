@@ -1,7 +1,10 @@
-"""benchmarks.py: real local copies load with the README's row counts; hub rows map; bad input is explained."""
+"""benchmarks.py: real local copies load with the README's row counts; hub rows map; bad input is explained
+(file, line and field); the command line prints a summary."""
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -181,9 +184,19 @@ def test_last_boxed():
 
 # ----------------------------------------------------------------------------- errors
 
-def test_unknown_benchmark_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown benchmark 'gsm9k'.*gsm8k.*mbpp"):
-        B.load_benchmark("gsm9k")
+def test_unknown_benchmark_fails_before_any_loading(monkeypatch):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unknown name must be rejected before any file or hub is read")
+
+    for reader in ("_local_path", "_read_jsonl", "_read_hub"):
+        monkeypatch.setattr(B, reader, no_reading)
+    for source in (None, "hf", "/no/such/file.jsonl", "someone/gsm9k"):
+        with pytest.raises(ValueError, match="unknown benchmark 'gsm9k'; known: gsm8k, math500, .*mbpp.*aime$"):
+            B.load_benchmark("gsm9k", source=source)
+    with pytest.raises(ValueError, match="unknown benchmark 'MBPP'"):  # names are case-sensitive
+        B.to_example("MBPP", {})
+    with pytest.raises(ValueError, match="unknown benchmark 'gsm9k'"):
+        B.main(["gsm8k", "gsm9k"])  # the command line checks every name before printing anything
 
 
 def test_missing_local_file_says_where_and_how(monkeypatch, tmp_path):
@@ -199,18 +212,160 @@ def test_missing_local_file_says_where_and_how(monkeypatch, tmp_path):
         B.load_benchmark("math500", source=str(tmp_path / "nowhere.jsonl"))
 
 
-def test_bad_rows_name_file_line_and_field(tmp_path):
-    path = tmp_path / "test.jsonl"
-    path.write_text(json.dumps({"problem": "p", "answer": "1"}) + "\n" + json.dumps({"problem": "p2"}) + "\n")
+def _write_rows(path, *rows):
+    """One line per row: a dict is written as JSON, a str as written (blank lines count in line numbers)."""
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return str(path)
+
+
+def test_empty_file_names_the_file_and_what_to_do(tmp_path):
+    for content in ("", "\n  \n\n"):
+        path = tmp_path / "test.jsonl"
+        path.write_text(content)
+        with pytest.raises(ValueError) as err:
+            B.load_benchmark("gsm8k", source=str(path))
+        assert f"{path}: no rows" in str(err.value) and "one JSON object per line" in str(err.value)
+
+
+def test_file_with_no_usable_row_is_an_error(tmp_path):
+    path = _write_rows(tmp_path / "mmlu.jsonl", *({"question": "q", "subject": "world_religions",
+                                                   "choices": list("wxyz"), "answer": 0} for _ in range(3)))
+    with pytest.raises(ValueError, match=r"mmlu.jsonl: none of its 3 rows can be used \(3 outside the 18 MMLU STEM"):
+        B.load_benchmark("mmlu_stem", source=path)
+    path = _write_rows(tmp_path / "math.jsonl", {"problem": "p", "solution": "so \\boxed{}"})
+    with pytest.raises(ValueError, match=r"math.jsonl: none of its 1 rows.*1 with an empty gold answer"):
+        B.load_benchmark("math_train", source=path)
+
+
+GOOD_GSM8K = {"question": "q", "answer": "1 + 1 = 2\n#### 2"}
+
+
+@pytest.mark.parametrize("name, good, bad, message", [
+    ("gsm8k", GOOD_GSM8K, {"question": "q"}, "field 'answer' missing (fields present: question)"),
+    ("gsm8k", GOOD_GSM8K, {"question": "q", "answer": 5}, "field 'answer' is not a string (got int 5)"),
+    ("gsm8k", GOOD_GSM8K, {"question": ["q"], "answer": "#### 2"}, "field 'question' is not a string (got list"),
+    ("gsm8k", GOOD_GSM8K, {"question": "  ", "answer": "#### 2"}, "field 'question' is empty"),
+    ("gsm8k", GOOD_GSM8K, {"question": "q", "answer": "no final line"}, "'answer' has no final '#### <number>'"),
+    ("math500", {"problem": "p", "answer": "1"}, {"problem": "p", "answer": ["1"]},
+     "field 'answer' is not a string or a number (got list"),
+    ("amc23", {"problem": "p", "answer": 27.0}, {"problem": "p", "answer": True}, "not a string or a number"),
+    ("olympiadbench", {"question": "q", "final_answer": ["$2$"]}, {"question": "q", "final_answer": [{"a": 1}]},
+     "field 'final_answer' (an element) is not a string or a number"),
+    ("minerva_math", {"problem": "p", "solution": "\\boxed{1}"}, {"problem": "p", "solution": 1},
+     "field 'solution' is not a string"),
+    ("mmlu_stem", {"question": "q", "choices": list("wxyz"), "answer": 1},
+     {"question": "q", "choices": list("wxyz"), "answer": "1"}, "field 'answer' is str '1', not an index into the 4"),
+    ("mmlu_stem", {"question": "q", "choices": list("wxyz"), "answer": 1},
+     {"question": "q", "choices": "wxyz", "answer": 1}, "field 'choices' is not a list of options"),
+    ("arc_challenge", {"question": "q", "label": ["A", "B"], "A": "a", "B": "b", "answer": "A"},
+     {"question": "q", "label": ["A", "B"], "A": "a", "answer": "A"}, "field 'B' missing"),
+    ("mbpp", {"text": "t", "test_list": ["assert f()"]}, {"text": "t", "test_list": "assert f()"},
+     "field 'test_list' is not a non-empty list of assert strings (got str"),
+    ("mbpp", {"text": "t", "test_list": ["assert f()"]}, {"text": "t", "test_list": ["assert f()"],
+                                                          "test_setup_code": ["x = 1"]},
+     "field 'test_setup_code' is not a string"),
+])
+def test_bad_row_names_file_line_and_field(tmp_path, name, good, bad, message):
+    path = _write_rows(tmp_path / "test.jsonl", good, "", bad)  # the bad row is on line 3
+    B.to_example(name, good)  # the good row is fine on its own
     with pytest.raises(ValueError) as err:
-        B.load_benchmark("math500", source=str(path))
-    assert f"{path}, line 2" in str(err.value) and "'answer'" in str(err.value)
-    path.write_text("{not json\n")
-    with pytest.raises(ValueError, match="line 1: not valid JSON"):
-        B.load_benchmark("math500", source=str(path))
-    path.write_text(json.dumps({"question": "q", "answer": "no final line"}) + "\n")
-    with pytest.raises(ValueError, match="line 1.*'####"):
+        B.load_benchmark(name, source=path)
+    assert str(err.value).startswith(f"{path} line 3: ") and message in str(err.value), str(err.value)
+    assert "first row" not in str(err.value)
+
+
+def test_bad_first_row_asks_whether_it_is_the_right_file(tmp_path):
+    path = _write_rows(tmp_path / "test.jsonl", {"problem": "p", "solution": "\\boxed{1}"})  # a MATH row
+    with pytest.raises(ValueError, match=r"line 1: field 'answer' missing .*is .*test.jsonl a 'gsm8k' file\?"):
+        B.load_benchmark("gsm8k", source=path)
+
+
+def test_unexpected_values_still_name_file_and_line(tmp_path, monkeypatch):
+    def broken_mapper(row, i):
+        return row["nothing"]  # a KeyError no check foresaw
+
+    monkeypatch.setitem(B.MAPPERS, "gsm8k", broken_mapper)
+    path = _write_rows(tmp_path / "test.jsonl", GOOD_GSM8K)
+    with pytest.raises(ValueError, match=r"test.jsonl line 1: cannot map this row \(KeyError: 'nothing'\)") as err:
+        B.load_benchmark("gsm8k", source=path)
+    assert isinstance(err.value.__cause__, KeyError)  # the original error stays attached for debugging
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", r"line 2: not valid JSON \(Expecting property name"),
+    ('["a JSON list"]', "line 2: expected a JSON object {...}, got a JSON list; write one JSON object per line"),
+    ("17", "line 2: expected a JSON object {...}, got a JSON int"),
+    ("version https://git-lfs.github.com/spec/v1", "line 2: not valid JSON .*Git LFS pointer"),
+])
+def test_malformed_line_names_file_and_line(tmp_path, line, message):
+    path = _write_rows(tmp_path / "test.jsonl", GOOD_GSM8K, line)
+    with pytest.raises(ValueError, match=f"^{re.escape(path)} {message}"):
+        B.load_benchmark("gsm8k", source=path)
+
+
+def test_a_json_array_file_and_bad_bytes_are_explained(tmp_path):
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps([GOOD_GSM8K], indent=1))
+    with pytest.raises(ValueError, match="line 1: not valid JSON.*one JSON array: write one JSON object per line"):
         B.load_benchmark("gsm8k", source=str(path))
+    path.write_bytes(json.dumps(GOOD_GSM8K).encode() + b"\n" + b'{"question": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match="line 2: not UTF-8 text"):
+        B.load_benchmark("gsm8k", source=str(path))
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD_GSM8K).encode() + b"\n")  # a leading BOM is fine
+    assert B.load_benchmark("gsm8k", source=str(path))[0].answer == "2"
+
+
+def test_mbpp_test_imports_as_a_string_is_one_block_of_import_code(tmp_path):
+    row = {"task_id": 2, "prompt": "Write g.", "test_list": ["assert g() == 1"], "test_setup_code": "x = 1"}
+    as_list = B.to_example("mbpp", {**row, "test_imports": ["import math", "import re"]})
+    assert as_list.meta["test_setup"] == "import math\nimport re\nx = 1"
+    assert B.to_example("mbpp", {**row, "test_imports": "import math\nimport re"}).meta == as_list.meta
+    assert B.to_example("mbpp", {**row, "test_imports": "import math"}).meta["test_setup"] == "import math\nx = 1"
+    assert B.to_example("mbpp", {**row, "test_imports": ""}).meta["test_setup"] == "x = 1"
+    # a list that was saved as its text would run as a harmless expression and import nothing: refuse it
+    path = _write_rows(tmp_path / "sanitized.jsonl", {**row, "test_imports": []},
+                       {**row, "task_id": 3, "test_imports": "['import math']"})
+    with pytest.raises(ValueError, match=r"line 2: field 'test_imports' holds \"\['import math'\]\", which is not "
+                                         r"Python import statements"):
+        B.load_benchmark("mbpp", source=path)
+    for bad, message in ((["x = 1"], "not Python import statements"), ([1], "not a list of import lines"),
+                         ({"math": 1}, "not a list of import lines")):
+        with pytest.raises(B.RowError, match=message):
+            B.to_example("mbpp", {**row, "test_imports": bad})
+
+
+def test_real_sanitized_mbpp_imports_run_before_the_tests():
+    path = os.path.join(SHARED_DATA, "mbpp", "sanitized.jsonl")
+    if not os.path.isfile(path):
+        pytest.skip(f"no local copy at {path}")
+    rows = B.load_benchmark("mbpp", source=path)
+    assert len(rows) == 427 and sum(ex.meta["test_setup"] == "import math" for ex in rows) == 13
+
+
+def test_command_line_summary_and_full_example(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ILR_DATA_DIR", str(tmp_path))
+    (tmp_path / "amc23").mkdir()
+    _write_rows(tmp_path / "amc23" / "test.jsonl", {"id": 0, "problem": "How far?", "answer": 27.0},
+                {"id": 1, "problem": "How long?", "answer": 2.5})
+    (tmp_path / "gsm8k").mkdir()
+    (tmp_path / "gsm8k" / "test.jsonl").write_text("")
+    assert B.main([]) == 1  # the empty gsm8k file is an error; missing files are not
+    out = capsys.readouterr().out
+    assert f"data folder: {tmp_path}" in out
+    assert re.search(r"amc23 +2  amc23/0 +gold='27'", out)
+    assert re.search(r"gsm8k +ERROR .*no rows", out) and re.search(r"gpqa +missing", out)
+    assert B.main(["amc23"]) == 0
+    assert "=== amc23/0" in capsys.readouterr().out
+
+
+def test_runs_as_a_script(tmp_path):
+    (tmp_path / "amc23").mkdir()
+    _write_rows(tmp_path / "amc23" / "test.jsonl", {"id": 0, "problem": "How far?", "answer": 27.0})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(B.__file__)))
+    env = {**os.environ, "ILR_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "tasks/benchmarks.py", "amc23"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "--- answer: '27'" in done.stdout, done.stderr
 
 
 def test_bad_arguments():
