@@ -34,6 +34,13 @@ def ilr():
 
 # ----------------------------------------------------------------------------------------------- fitting / recovery
 def test_recovery_2000_respondents_20_questions():
+    """Many respondents, few questions: the slope of fitted on true difficulties must be 1.
+
+    This is where a joint fit (abilities and difficulties in turn, each treating the other as known) goes wrong:
+    with L questions each ability is noisy, and joint ML stretches the difficulties (theory: by about L / (L - 1);
+    measured on this shape over 5 seeds: slope 1.08), while joint MAP shrinks them (0.95). Integrating each ability
+    over its posterior removes that bias, so the marginal estimate is consistent as respondents grow, whatever L
+    (measured: 1.00 +- 0.02)."""
     rng = np.random.default_rng(0)
     gamma, d = rng.normal(0.3, 1.0, 2000), rng.normal(0.0, 1.0, 20)     # gamma mean 0.3: location must not matter
     m = irt.fit(simulate(gamma, d, seed=1))
@@ -87,6 +94,12 @@ def test_fit_is_a_stationary_point_of_the_marginal_posterior():
 
 
 def test_ilr_shape_finite_stable_ordered_by_pass_rate(ilr):
+    """The ILR shape is the reverse of the classic one: each ability rests on 96,000 answers (posterior sd 0.005),
+    each difficulty on 16. With complete data the M-step is then the same function of a question's total score for
+    every question, so difficulty orders questions exactly by pass rate, and the prior on D keeps the all-right and
+    all-wrong questions finite. The agents' gap comes out a few percent wide (0.83 to 0.85 for a true 0.80 over
+    several seeds), hence the 0.08 tolerance. Pooling an agent's 8 sample rows gives the same D as fitting them as
+    8 respondents (measured: within 5e-5) and is about 8x faster."""
     gamma, d, x, groups, m = ilr
     assert m.converged and m.respondent_ids == ["A", "B"]
     assert np.isfinite(m.difficulty).all() and np.isfinite(m.ability).all()
@@ -187,6 +200,9 @@ def test_forced_modes_and_ratio_are_reproducible():
 
 
 def test_ilr_modes_from_the_fit(ilr):
+    """Fitted modes agree with the modes of the true parameters on about 92% of questions (measured over several
+    seeds): each difficulty rests on 16 answers (error about 0.4 near the middle of the scale), so questions
+    near P = 0.5 can flip."""
     gamma, d, x, groups, m = ilr
     modes = np.array(irt.choose_modes(m.prob()))
     hard = x.sum(0) <= 3                                                   # few of 16 samples right
@@ -269,3 +285,20 @@ def test_load_rejects_other_files(tmp_path):
                                       '"n_respondents": 0}\n{"kind": "question", "id": "a"}\n')
     with pytest.raises(ValueError, match="not a valid Rasch table: KeyError 'difficulty'"):
         irt.RaschModel.load(tmp_path / "z.jsonl")
+
+
+# ------------------------------------------------------------------------------------------------ the file itself
+def test_running_the_file_prints_a_fit_and_a_decision(capsys):
+    irt._demo()
+    out = capsys.readouterr().out
+    assert "converged=True" in out and "correlation with the truth 0.9" in out
+    assert out.count("cooperates on") == len(irt.RULES)
+
+
+def test_imports_nothing_from_the_project():
+    import ast
+    tree = ast.parse(open(irt.__file__).read())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "json", "math", "dataclasses", "numpy"}, imported
