@@ -11,8 +11,9 @@ Four workloads, each the 500 MATH-500 rows:
                one), negated -(answer), and (answer)+1; all of these should be judged wrong
     cold       'perturbed' again with the parse cache cleared before each call (no reuse of parsed golds)
 It prints answers/s per workload, how many verdicts were unexpected (a perturbation judged equal, or the same
-answer judged different), and how many checks needed the sympy worker. With --procs N the same pairs are split
-over N processes (fork) to show throughput on N cores. Timings are wall-clock on whatever else the machine runs.
+answer judged different), how many checks ran out of time, and how many needed the sympy worker. With --procs N
+the same pairs are split over N processes (fork) to show throughput on N cores. Timings are wall-clock on whatever
+else the machine runs.
 """
 import argparse
 import json
@@ -24,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import judge  # noqa: E402
-from judge import symcheck  # noqa: E402
+from judge import mathjudge, symcheck  # noqa: E402
 
 DATA = os.environ.get('ILR_DATA_DIR', os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'shared', 'data'))
@@ -45,26 +46,24 @@ SYMBOLIC_CALLS = [0]
 
 
 def _count_symbolic(ask):
-    def counted(request, deadline):
+    def counted(request, seconds):
         SYMBOLIC_CALLS[0] += 1
-        return ask(request, deadline)
+        return ask(request, seconds)
     return counted
 
 
 def run(pairs, mode, expect):
-    """Judge every pair; returns (seconds, number of unexpected verdicts, number of sympy-worker calls)."""
+    """Judge every pair; returns (seconds, unexpected verdicts, time-outs, sympy-worker calls)."""
     SYMBOLIC_CALLS[0] = 0
-    wrong = 0
+    wrong = timeouts = 0
     t0 = time.perf_counter()
     for pred, gold in pairs:
         if mode == 'cold':
-            judge._parse.cache_clear()
-        if mode == 'grade':
-            ok = judge.grade(pred, gold).correct
-        else:
-            ok = judge.is_equiv(pred, gold)
-        wrong += ok != expect
-    return time.perf_counter() - t0, wrong, SYMBOLIC_CALLS[0]
+            mathjudge._parse.cache_clear()
+        status = judge.grade(pred, gold).status if mode == 'grade' else judge.equiv_status(pred, gold)
+        wrong += (status == 'correct') != expect
+        timeouts += status == 'timeout'
+    return time.perf_counter() - t0, wrong, timeouts, SYMBOLIC_CALLS[0]
 
 
 def _run_chunk(args):
@@ -89,11 +88,11 @@ def main():
     }
     print(f'{len(rows)} MATH-500 answers, python {sys.version.split()[0]}, {os.cpu_count()} cpus visible')
     print(f'{"workload":>10} {"pairs":>6} {"1 proc /s":>10} {f"{args.procs} procs /s":>11} '
-          f'{"unexpected":>10} {"sympy calls":>11}')
+          f'{"unexpected":>10} {"timeouts":>8} {"sympy calls":>11}')
     for name, (pairs, mode, expect) in workloads.items():
-        best, wrong, calls = float('inf'), 0, 0
+        best, wrong, timeouts, calls = float('inf'), 0, 0, 0
         for _ in range(args.repeat):
-            dt, wrong, calls = run(pairs, mode, expect)
+            dt, wrong, timeouts, calls = run(pairs, mode, expect)
             best = min(best, dt)
         par = float('nan')
         if args.procs > 1:
@@ -103,7 +102,8 @@ def main():
                 t0 = time.perf_counter()
                 pool.map(_run_chunk, chunks)
                 par = len(pairs) / (time.perf_counter() - t0)
-        print(f'{name:>10} {len(pairs):>6} {len(pairs) / best:>10.0f} {par:>11.0f} {wrong:>10} {calls:>11}')
+        print(f'{name:>10} {len(pairs):>6} {len(pairs) / best:>10.0f} {par:>11.0f} {wrong:>10} {timeouts:>8} '
+              f'{calls:>11}')
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """mathlex: the first half of reading a final answer, text -> tokens (mathparse.py does tokens -> tree).
 
-    tokens = tokenize(clean(r'\\$1{,}000.5 \\text{ cm}'))   # [('num', (Fraction(2001, 2), True, None)), ('unit', 'cm')]
+    tokens = tokenize(clean(r'\\$1{,}000.5 \\text{ cm}'))
+    # [('num', (Fraction(2001, 2), True, None)), ('unit', 'cm')]
 
 clean() rewrites notation that does not change meaning with linear-time regexes: unicode symbols (\u221a, \u03c0,
 \u2264, ...), '$' and \\( \\) \\[ \\] delimiters, \\dfrac and \\tfrac, \\frac12 and \\frac{270}7, LaTeX thousands
@@ -9,9 +10,10 @@ tokenize() then cuts the text into (kind, value) pairs:
 
     num (Fraction, is_decimal, digits)   1,000  .5  3e6  0.1\\overline{6}   (digits: the literal of an integer)
     id name      x, \\alpha, \\mathbf{v}       word letters   xy (a product, unless it is a unit)
-    cmd name     \\frac \\sqrt \\sin \\pi \\infty   op symbol     + - * / ^ _ ! = < > | ( ) [ ] { } \\{ \\} , ; : le ...
+    cmd name     \\frac \\sqrt \\sin \\pi \\infty   op symbol     + - * / ^ _ ! = < > | ( ) [ ] { } \\{ \\} , ; : le
     text words   \\text{Evelyn}               sep word       and, or, \\text{ and }
-    pct, deg, unit, ellipsis, rowsep (\\\\), amp (&), begin env, end env
+    unit word    cm, dollars; a word of 3+ letters after a number ('5 apples') and every word after a unit
+    pct, deg, ellipsis, rowsep (\\\\), amp (&), begin env, end env
 
 Nothing is evaluated; the number of tokens is capped (MAX_TOKENS) and an unknown command or character raises
 ParseError, so odd input fails early and cheaply.
@@ -189,6 +191,8 @@ def tokenize(s):
             elif tok[0] == 'word' and len(w) >= 3 and s[i - 1].isspace() and toks \
                     and (toks[-1][0] == 'num' or toks[-1] in (('op', '}'), ('op', ')'))):
                 tok = ('unit', w.lower())                      # '5 apples': a word after a number is a unit
+            elif tok[0] == 'word' and s[i - 1].isspace() and toks and toks[-1][0] == 'unit':
+                tok = ('unit', w.lower())                      # and so is the next: '3 days per week'
             toks.append(tok)
             i += len(w)
         elif c == '\\':

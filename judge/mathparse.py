@@ -1,37 +1,25 @@
 """mathparse: a small, safe parser for final answers written in LaTeX or plain math.
 
-Why not sympify / parse_expr / latex2sympy? They run eval() on (a rewrite of) their input, so a model's answer
-could execute Python, and sympy evaluates eagerly, so 9^{9^{9^{9}}} would hang the trainer. Here a hand-written
-tokenizer and recursive-descent parser turn text into a tree of plain tuples; nothing is evaluated while
-parsing, and hard caps are checked before anything is built:
-
-    MAX_CHARS  characters per answer     mathlex.MAX_TOKENS  tokens     MAX_DEPTH  nesting depth
-and, when values are computed, mathvalue.MAX_BITS caps every exact number (2^{9^9} raises TooBig, uncomputed).
-
     tree = parse(clean(r'\\frac{1}{2} \\pm \\sqrt{3}'))   # ('pm', ('div', ...), ('func', 'sqrt', ...))
 
-Tree nodes (tuples: they pickle to the judge's sympy worker and hash for caching):
-    ('num', Fraction, is_decimal[, digits])  the digit string is kept for integer literals (base-b answers)
-    ('sym', name)  ('const', 'pi' | 'e' | 'i' | 'inf')  ('text', words)
-    ('add', terms)  ('mul', factors)  ('neg', x)  ('div', a, b)  ('pow', a, b)  ('func', name, args)
-    ('pm', a, b)  a +- b (a is None for a bare +-b)    ('pct', x)  x%    ('deg', x)  x degrees
-    ('base', digits, b)  2516_8                         ('ellipsis',)
-    ('seq', open, close, items)  (1,2)  [0,1)  (2,\\infty)     ('set', items)  \\{1,2\\}
-    ('list', items)  1, 2 and 3     ('matrix', rows)     ('union', parts)     ('ratio', parts)  7:32
-    ('rel', ops, operands)  x = 2,  0 < x \\le 1,  x \\in [0,1]   (ops from = < > le ge ne approx in)
-
-Reading conventions (the judge's docstring has the equivalence policy built on them):
+Why not sympify / latex2sympy? They run eval() on (a rewrite of) their input, and sympy evaluates eagerly, so an
+answer could run Python or 9^{9^{9^{9}}} hang the trainer. Here tokens (mathlex.py) become a tree of plain tuples
+(they pickle to the sympy worker and hash for caching) by recursive descent; nothing is evaluated, and the caps
+MAX_CHARS, mathlex.MAX_TOKENS and MAX_DEPTH are checked before anything is built. Nodes:
+    ('num', Fraction, is_decimal[, digits])   ('sym', name)   ('const', 'pi' | 'e' | 'i' | 'inf')   ('text', words)
+    ('add', terms) ('mul', factors) ('neg', x) ('div', a, b) ('pow', a, b) ('func', name, args) ('ellipsis',)
+    ('pm', a, b) a +- b (a None: +-b)   ('pct', x) x%   ('deg', x) x degrees   ('base', digits, b) 2516_8
+    ('seq', open, close, items) (1,2) [0,1)   ('set', items)   ('list', items) 1, 2 and 3   ('matrix', rows)
+    ('union', parts)   ('ratio', parts) 7:32   ('rel', ops, operands) x = 2, 0 < x \\le 1, x \\in [0,1]
+Reading conventions (mathjudge.py builds the equivalence policy on them):
   - e is Euler's number, i the imaginary unit; juxtaposition multiplies (f(x) is f*x, xy is x*y, 2\\pi r)
   - 2^10 is 2^{10} (the plain-math reading, not LaTeX's 2^1 0); 2^3^2 = 2^(3^2)
   - an integer before \\frac{int}{int} or int/int is a mixed number: 1\\frac{4}{5} = 1 4/5 = 9/5
   - inside \\sin(...) etc. a degree sign converts to radians (\\sin 90^\\circ = 1); elsewhere it is only a mark
   - '1,000' (outside brackets), '1 000', '1\\,000', '1{,}000' are thousands; a comma is never a decimal point
   - 1.5e3 is scientific notation; 0.1\\overline{6} is the repeating decimal 1/6
-  - a trailing \\text{...}, \\mbox{...}, unit word (cm, dollars, ...) or word of 3+ letters after a number
-    ('5 apples') is a unit and dropped; a unit of one or two letters needs a space (10cm is 10*c*m, 10 cm is 10)
-  - \\left, \\right and spacing vanish; an answer escaped twice over (every command written \\\\frac) is unescaped
-
-Tokens come from mathlex.py; what a tree is worth (exact rationals, numeric samples, sympy) is mathvalue.py's.
+  - trailing units are dropped: \\text{...}, \\mbox{...}, unit words (cm, dollars), a word of 3+ letters after a
+    number and the words after it ('5 apples', '3 days per week'); 10cm is 10*c*m, 10 cm is 10
 """
 from fractions import Fraction
 
@@ -438,7 +426,7 @@ _TRIG = {'sin', 'cos', 'tan', 'cot', 'sec', 'csc'}
 
 
 def _radians(node):
-    """Inside \\sin(...) a degree sign is a unit: 90^\\circ becomes 90 pi / 180 (elsewhere degrees are just numbers)."""
+    """Inside \\sin(...) a degree sign is a unit: 90^\\circ becomes 90 pi / 180 (elsewhere degrees are only marks)."""
     if node[0] == 'deg':
         return ('div', ('mul', (node[1], ('const', 'pi'))), ('num', Fraction(180), False))
     if node[0] in ('add', 'mul'):

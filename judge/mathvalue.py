@@ -1,19 +1,24 @@
-"""mathvalue: what a mathparse tree is worth, three ways.
+"""mathvalue: what a mathparse tree is worth, and whether two trees are worth the same at sample points.
 
-    exact(tree)             -> Fraction | None   rational constants only (1/2 + 0.25, 2^{10}, \\sqrt{9/4}, 5!, 10%)
-    approx(tree, env)       -> complex            floats at a point (symbols from env); precise=True: 40-digit mpmath
-    to_sympy(tree)          -> sympy expression   built node by node (no sympify); used only in symcheck's worker
+    exact(tree)              -> Fraction | None   rational constants only (1/2 + 0.25, 2^{10}, \\sqrt{9/4}, 5!, 10%)
+    approx(tree, env)        -> complex           floats at a point (symbols from env); precise=True: 40-digit mpmath
+    sampled_equal(a, b, tol) -> True | False | None   step 3 of the judge: a and b at N_POINTS random points
+    to_sympy(tree)           -> sympy expression  built node by node (no sympify); used only in symcheck's worker
 
 Safety: exact() refuses any integer beyond MAX_BITS bits *before* computing it (TooBig), so 9^{9^{9^{9}}} costs
 microseconds; approx() is floats (constant time per node) or mpmath with magnitudes capped by MAX_MAG. Both are
 therefore bounded by the tree size, which mathparse caps.
 
-Conventions: symbols are positive when sampled (the judge draws them from [0.5, 2.5]) and positive in sympy, so
-sqrt(x^2) = x on both paths; odd roots of negative reals are real (\\sqrt[3]{-8} = -2); log is natural log.
-Also here: children / symbols / has (tree walking) and expand_pm (a +- b -> [a + b, a - b]).
+Sampling: symbols are drawn from [0.5, 2.5] (fixed seed: a pair always gets the same verdict), in floats, or in
+40-digit mpmath where floats cancel or overflow. A relative gap above DIFFERENT (and tol) at a point, or a point
+where only one side is defined, means different; agreement within tol at >= 2 points means equal; else None.
+Conventions: symbols are positive, as in sympy, so sqrt(x^2) = x on both paths; odd roots of negative reals are
+real (\\sqrt[3]{-8} = -2); log is natural log. Also here: children / symbols / has (tree walking) and
+expand_pm (a +- b -> [a + b, a - b]).
 """
 import cmath
 import math
+import random
 from fractions import Fraction
 from itertools import product
 
@@ -22,6 +27,8 @@ from .mathparse import ParseError, TooBig
 MAX_BITS = 8192        # any exact integer (numerator or denominator) beyond 2^8192 (~2466 digits) is TooBig
 MAX_PM_VARIANTS = 16   # a +- b +- c ... expands to at most this many values
 MAX_MAG = 2_000_000    # precise mode: no value beyond 2^MAX_MAG, no exp/trig/gamma of arguments beyond 10^6
+N_POINTS = 5           # sampling: points per comparison
+DIFFERENT = 1e-6       # sampling: a relative gap above this (and above the tolerance) at one point means "not equal"
 
 
 def children(node):
@@ -346,3 +353,81 @@ def to_sympy(node):
                  'fact': sp.factorial, 'binom': sp.binomial}
         return table[node[1]](*args)
     raise ValueError(f'{k} is not a scalar')
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Sampling: step 3 of the judge (mathjudge.py). Symbols are drawn from [0.5, 2.5], as sympy's are positive.
+def _points(a, b):
+    names = sorted(symbols(a) | symbols(b))
+    if len(names) > 12:
+        return []
+    rng = random.Random(20240917)                          # deterministic: the same pair always gets one verdict
+    return [{s: complex(rng.uniform(0.5, 2.5)) for s in names} for _ in range(N_POINTS if names else 1)]
+
+
+def _value_at(node, env, precise):
+    """Value at one point, or None where the tree is undefined (a domain error, 1/0)."""
+    try:
+        return approx(node, env, precise)
+    except (Lossy, TooBig):
+        raise                  # Lossy: retry precisely; TooBig: beyond 2^MAX_MAG, the answer is not judged
+    except OverflowError:
+        raise TooBig('overflow') if precise else Lossy('overflow')
+    except (ArithmeticError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _values_at(a, b, env):
+    """Both values at one point and the size of zero: floats, or 40-digit mpmath when floats cancel or overflow."""
+    try:
+        return _value_at(a, env, False), _value_at(b, env, False), 1e-12
+    except Lossy:
+        return _value_at(a, env, True), _value_at(b, env, True), 1e-30
+
+
+def _gap(u, v):
+    return abs(u - v) / max(abs(u), abs(v), 1e-300)
+
+
+def sampled_equal(a, b, tol):
+    """Are a and b equal (within relative tol) at every sample point? None when sampling cannot tell."""
+    points, ok, unsure = _points(a, b), 0, False
+    for env in points:
+        va, vb, zero = _values_at(a, b, env)
+        if va is None and vb is None:
+            continue
+        if va is None or vb is None:                       # defined on one side only
+            return False
+        if abs(va - vb) <= zero or _gap(va, vb) <= tol:
+            ok += 1
+        elif _gap(va, vb) > max(DIFFERENT, tol):
+            return False
+        else:
+            unsure = True
+    if unsure or ok < min(2, len(points)) or not points:
+        return None
+    return True
+
+
+def sampled_ratio(da, db, sign, tol):
+    """Is da / db one nonzero constant (positive, for sign 'pos') at every sample point? None: cannot tell."""
+    ratios = []
+    for env in _points(da, db):
+        va, vb, zero = _values_at(da, db, env)
+        if va is None and vb is None:
+            continue
+        if va is None or vb is None:
+            return False
+        za, zb = abs(va) <= zero, abs(vb) <= zero
+        if za != zb:
+            return False
+        if not za:
+            ratios.append(va / vb)
+    if len(ratios) < 2:
+        return None
+    if any(_gap(r, ratios[0]) > DIFFERENT for r in ratios):
+        return False
+    r = ratios[0]
+    if sign == 'pos' and not (r.real > 0 and abs(r.imag) <= 1e-9 * abs(r)):
+        return False
+    return True if all(_gap(x, r) <= tol for x in ratios) else None

@@ -1,8 +1,15 @@
-"""Tests for judge.py (with mathparse.py, mathvalue.py, symcheck.py): extraction, the equivalence policy per
-category, hostile inputs under a wall-clock bound, threads, child processes, and the real MATH-500 answers."""
+"""Tests for the judge package: extraction, the equivalence policy per category, time-outs, hostile inputs, threads,
+child processes, no orphaned sympy workers, and the real MATH-500 answers.
+
+    python -m pytest tests/test_judge.py -q
+
+No assertion depends on how fast the machine is: the judge's time budget is CPU time, and wall-clock bounds here
+(HANG) are only there to catch a hang.
+"""
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import judge
-from judge import mathjudge, symcheck
+from judge import symcheck
 from conftest import SHARED_DATA
 
 
@@ -28,7 +35,8 @@ EQUAL = [
     (r'11,\! 111,\! 111,\! 100', '11111111100'), (r'14{,}916', '14916'), (r'10,\!080', '10080'), ('+7', '7'),
     # fractions and decimals
     (r'\frac{1}{2}', '0.5'), ('1/2', r'\frac12'), (r'\dfrac{3}{6}', r'\frac{1}{2}'), (r'\tfrac83', r'\frac{8}{3}'),
-    (r'\frac9{19}', '9/19'), (r'\frac{270}7', r'\frac{270}{7}'), ('.4', '0.4'), ('0.50', '0.5'), ('-1./3', r'-\frac13'),
+    (r'\frac9{19}', '9/19'), (r'\frac{270}7', r'\frac{270}{7}'), ('.4', '0.4'), ('0.50', '0.5'),
+    ('-1./3', r'-\frac13'),
     (r'-\frac{10}{9}', '-10/9'), (r'\frac{-3}{8}', r'-\frac{3}{8}'), (r'\cfrac{1}{3}', '1/3'),
     (r'1\frac{4}{5}', r'\frac{9}{5}'), (r'137 \frac{1}{2}', '275/2'),
     ('1 1/2', '1.5'), ('-4 4/9', '-40/9'), ('4 4/9%', '40/900'), ('1 000 4/9', '9004/9'), (r'2\frac58', '2.625'),
@@ -44,6 +52,7 @@ EQUAL = [
     (r'5\text{ cm}^2', '5'), (r'864 \mbox{ inches}^2', '864'), (r'5.4 \text{ cents}', '5.4'), (r'\$18.90', '18.9'),
     (r'\$32,\!348', '32348'), ('125 miles', '125'), ('10 dollars', '10'), (r'1,000.99\text{€}', '1000.99'),
     (r'\frac{1}{3} \textbf{meters}', '1/3'), ('0.06 yuan', '0.06'),
+    (r'\boxed{3 days per week}', '3'), (r'\boxed{2 gold coins}', '2'), ('12 square feet of wall', '12'),
     ('5 apples', '5'), ('10weeks', '10'), ('10 cm^2', '10'), (r'10\text{ cm}^{2}', '10'), ('10 square units', '10'),
     # scientific notation
     ('3e6', r'3 \times 10^6'), ('4.5e33', r'4.5\times10^{33}'), (r'1.5 \cdot 10^{-3}', '0.0015'), ('2E-2', '0.02'),
@@ -78,6 +87,7 @@ EQUAL = [
     (r'k \ge 2', r'[2, \infty)'), ('0<f(x)<1', '(0,1)'), (r'x \leq 5', r'5 \geq x'), ('x < 1', '-x > -1'),
     ('x >= 5', r'x \geq 5'), ('x != 3', r'x \neq 3'), (r'x \in (2, 12) \cup (12, 102)', r'(2,12) \cup (12,102)'),
     # equations: 'name = value' is its value; other equations up to a constant factor
+    (r'\boxed{1440 + 1200 = 2640}', '2640'), ('3 \\cdot 4 = 12', '12'), (r'0.56 = 56\%', '0.56'),
     ('x=5', '5'), ('k = 1', '1'), ('(p,q)=(3,2)', '(3,2)'), ('x = 5+5+1 = 7 = 11', '11'), (r'x \approx 11', '11'),
     (r'x = 1/3 \approx 0.33', '1/3'), (r'\frac{NO}{BO}=\frac{1}{\sqrt{6}}', r'\frac{1}{\sqrt6}'), ('f(x) = 2', '2'),
     ('y = 2x + 3', '2x - y + 3 = 0'), ('2x+4y-3=0', r'y=-\frac{1}{2}x+\frac{3}{4}'), ('y = -2x', 'y+2x=0'),
@@ -121,6 +131,9 @@ NOT_EQUAL = [
     ('E', 'E = mc^2'), ('0.333', r'0.\overline{3}'),
     (r'\sqrt{67},-\sqrt{85}', r'\sqrt{67}'), ('x^2+2x+1', 'x^3+2x+1'), ('odd', r'\text{oddd}'),
     (r'\{1, 2\} \cup \{3\}', r'\{1,2\}'),
+    # an equation states its right side only when the left side is a name or a number: not '2x = 4' for 4
+    ('2x = 4', '4'), ('1440 + 1200 = 2640', '1440'), ('x + 1 = 3', '3'), ('3 = x + 1', '3'),
+    ('3 days per week', '4'), ('2 gold coins', '2 + g'),
 ]
 
 
@@ -219,63 +232,80 @@ def test_grade():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Safety: hostile inputs, the worker's deadline, threads and processes
-HOSTILE = [
-    '9^{9^{9^{9}}}', '(' * 100_000 + '1' + ')' * 100_000, '1' * 1_000_000, 'x' * 1_000_000, '{' * 5000 + '}' * 5000,
-    '2^2^2^2^2^2^2^2', '10^{10^{10}}!', '1000000!', r'\binom{10^{9}}{5}', '1e999999', r'\sqrt{' * 60 + '2' + '}' * 60,
-    '1+' * 10_000 + '1', r'\exp(\exp(\exp(10^{100})))', r'\sin(10^{1000})', '(x+1)^{10^{6}}', '(2^{8000})^{8000}',
-    r'\boxed{' + '1,' * 400 + '1}', r'\begin{pmatrix}' + '1&' * 300 + r'1\end{pmatrix}', 'x^{x^{x^{x^{x^{x}}}}}',
-    "__import__('os').system('touch /tmp/judge_was_hacked')", "eval('1')", '\x00\x01\ufffd', r'\frac{1}{0}',
-]
+# Time-outs are reported as such
+SLOW = (r'\lfloor i (x+1)^{300} \rfloor', r'\lfloor i (x^2+2x+1)^{150} \rfloor')   # equal; sympy takes ~30 s
+SLOWER = (r'\lfloor i (x+y+z+1)^{300} \rfloor', r'\lfloor i (x+y+z+2)^{300} \rfloor')   # sympy takes minutes
+HANG = 60                  # seconds: only a hang takes this long, however busy the machine
 
 
-@pytest.mark.parametrize('text', HOSTILE, ids=short)
-def test_hostile_input_is_wrong_and_fast(text):
-    limit = 1.0
-    for gold in ('1', '(x+2)^{10^{6}}', r'\frac{1}{2}'):
-        t0 = time.monotonic()
-        assert judge.is_equiv(text, gold, timeout=limit) is False
-        assert time.monotonic() - t0 < limit + 2.0
-    assert not os.path.exists('/tmp/judge_was_hacked')
-    assert judge.grade(text, '1').correct is False
+def test_statuses():
+    assert judge.equiv_status('1/2', '0.5') == 'correct' and judge.equiv_status('1/3', '0.5') == 'wrong'
+    assert judge.equiv_status(None, '1') == 'wrong' and judge.equiv_status(r'\frac{1}{0}', '1') == 'wrong'
+    assert judge.grade(r'\boxed{2}', '2').status == 'correct'
+    assert judge.grade(r'\boxed{3}', '2').status == 'wrong'
+    assert judge.grade('It is 2.', '2').status == 'no_answer'
+    assert set(judge.GRADE_STATUSES) == {'correct', 'wrong', 'timeout', 'no_answer'}
+
+
+def test_timeout_is_reported_not_wrong():
+    t0 = time.monotonic()
+    assert judge.equiv_status(*SLOW, timeout=1.0) == 'timeout'
+    assert judge.is_equiv(*SLOW, timeout=1.0) is False
+    r = judge.grade(rf'so \boxed{{{SLOW[0]}}}', SLOW[1], timeout=1.0)
+    assert (r.correct, r.timed_out, r.status) == (False, True, 'timeout')
+    assert time.monotonic() - t0 < HANG
+
+
+def test_worker_stops_at_its_cpu_budget_and_is_replaced():
+    from fractions import Fraction
+    s = ('add', (('sym', 'x'), ('sym', 'y'), ('sym', 'z'), ('num', Fraction(1), False)))
+    slow = ('func', 'floor', (('mul', (('const', 'i'), ('pow', s, ('num', Fraction(300), False)))),))
+    zero = ('num', Fraction(0), False)
+    assert symcheck.ask(('diff', zero, zero, 1e-9), 30)[0] is True          # a warm worker first
+    pid = symcheck._idle[-1].proc.pid
+    verdict, cpu = symcheck.ask(('diff', slow, zero, 1e-9), 1.0)
+    assert verdict == symcheck.TIMEOUT and cpu >= 0.5                      # CPU time, not wall-clock time
+    _wait_until_gone(pid)                                                  # the busy worker was stopped
+    assert symcheck.ask(('diff', zero, zero, 1e-9), 30)[0] is True          # a fresh worker answers
+
+
+def test_in_process_work_also_stops_at_the_budget():
+    # 40 x 40 comparisons of cancelling constants, each redone in 40-digit mpmath: ~1 s of CPU
+    items = [rf'\sqrt{{10^{{12}}+{k}}}-10^6' for k in range(40)]
+    assert judge.equiv_status(', '.join(items), ', '.join(items[::-1]), timeout=0.05) == 'timeout'
+
+
+def test_worker_start_up_is_not_part_of_the_budget(monkeypatch):
+    """Starting a worker imports sympy: ~0.5 s of CPU alone, several seconds of wall clock with 8 judging threads on
+    2 busy cores. When that counted against the 5 s deadline, correct answers that need sympy (a 13-symbol sum, a
+    long list) were judged wrong under load and right alone. Here a start made 3 s slower (as on a busy machine)
+    still leaves a 0.5 s check time enough: the check itself takes ~0.02 s of the worker's CPU."""
+    symcheck._shutdown()                                                   # no idle worker: a cold start
+    monkeypatch.setattr(symcheck, '_BOOT', 'import time; time.sleep(3); ' + symcheck._BOOT)
+    assert judge.equiv_status(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor', timeout=0.5) == 'correct'
+
+
+def test_a_stuck_worker_is_killed_at_the_wall_clock_backstop(monkeypatch):
+    # a stopped process uses no CPU, so its own CPU alarm never fires: the caller's backstop must end it
+    from fractions import Fraction
+    one = ('num', Fraction(1), False)
+    assert symcheck.ask(('diff', one, one, 1e-9), 30)[0] is True
+    worker = symcheck._idle[-1].proc
+    os.kill(worker.pid, signal.SIGSTOP)
+    monkeypatch.setattr(symcheck, 'WALL_FACTOR', 1)
+    monkeypatch.setattr(symcheck, 'WALL_SLACK', 1.0)
+    assert symcheck.ask(('diff', one, one, 1e-9), 1.0) == (symcheck.TIMEOUT, 1.0)
+    assert worker.poll() is not None                                       # killed and reaped
 
 
 def test_sympy_step_is_used_when_sampling_cannot_tell(monkeypatch):
     # floor of a complex number has no numeric value, so only sympy can decide these
     calls = []
     ask = symcheck.ask
-    monkeypatch.setattr(symcheck, 'ask', lambda req, deadline: calls.append(req[0]) or ask(req, deadline))
+    monkeypatch.setattr(symcheck, 'ask', lambda req, seconds: calls.append(req[0]) or ask(req, seconds))
     assert judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor')
     assert not judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor 2ix \rfloor')
     assert calls == ['diff', 'diff']
-
-
-def test_worker_is_killed_at_the_deadline_and_replaced():
-    from fractions import Fraction
-    s = ('add', (('sym', 'x'), ('sym', 'y'), ('sym', 'z'), ('num', Fraction(1), False)))
-    slow = ('func', 'floor', (('mul', (('const', 'i'), ('pow', s, ('num', Fraction(300), False)))),))
-    zero = ('num', Fraction(0), False)
-    symcheck.ask(('diff', zero, zero, 1e-9), time.monotonic() + 30)        # a warm worker first
-    t0 = time.monotonic()
-    assert symcheck.ask(('diff', slow, zero, 1e-9), time.monotonic() + 1.0) is None
-    assert time.monotonic() - t0 < 3.0
-    assert symcheck.ask(('diff', zero, zero, 1e-9), time.monotonic() + 30) is True   # a fresh worker answers
-
-
-def test_timeout_is_a_hard_limit():
-    # equal, but sympy would expand a 300th power: the check answers False when the time is up
-    slow = (r'\lfloor i (x+1)^{300} \rfloor', r'\lfloor i (x^2+2x+1)^{150} \rfloor')
-    t0 = time.monotonic()
-    assert judge.is_equiv(*slow, timeout=1.0) is False
-    assert time.monotonic() - t0 < 1.0 + 2.0
-
-
-def test_in_process_work_also_stops_at_the_deadline():
-    # 40 x 40 comparisons of cancelling constants, each redone in 40-digit mpmath: ~1 s of work
-    items = [rf'\sqrt{{10^{{12}}+{k}}}-10^6' for k in range(40)]
-    t0 = time.monotonic()
-    assert judge.is_equiv(', '.join(items), ', '.join(items[::-1]), timeout=0.05) is False
-    assert time.monotonic() - t0 < 0.05 + 2.0
 
 
 def test_sympy_is_never_imported_in_process():
@@ -285,11 +315,55 @@ def test_sympy_is_never_imported_in_process():
             'sys.exit("sympy" in sys.modules)')
     tests_dir = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(tests_dir), tests_dir]))
-    assert subprocess.run([sys.executable, '-c', code], env=env, timeout=120).returncode == 0
+    assert subprocess.run([sys.executable, '-c', code], env=env, timeout=300).returncode == 0
 
 
-PAIRS = [(p, g, True) for p, g in EQUAL[::7]] + [(p, g, False) for p, g in NOT_EQUAL[::5]] + \
-    [(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor', True), (r'\lfloor 3ix \rfloor', r'\lfloor xi \rfloor', False)]
+# ---------------------------------------------------------------------------------------------------------
+# Safety: hostile inputs never run and never hang
+HOSTILE = [
+    '9^{9^{9^{9}}}', '(' * 100_000 + '1' + ')' * 100_000, '1' * 1_000_000, 'x' * 1_000_000, '{' * 5000 + '}' * 5000,
+    '2^2^2^2^2^2^2^2', '10^{10^{10}}!', '1000000!', r'\binom{10^{9}}{5}', '1e999999', r'\sqrt{' * 60 + '2' + '}' * 60,
+    '1+' * 10_000 + '1', r'\exp(\exp(\exp(10^{100})))', r'\sin(10^{1000})', '(x+1)^{10^{6}}', '(2^{8000})^{8000}',
+    r'\boxed{' + '1,' * 400 + '1}', r'\begin{pmatrix}' + '1&' * 300 + r'1\end{pmatrix}', 'x^{x^{x^{x^{x^{x}}}}}',
+    "__import__('os').system('touch /tmp/judge_was_hacked')", "eval('1')", '\x00\x01\ufffd', r'\frac{1}{0}',
+    '1 ' + 'gold coins per week ' * 2000, '9^{9^{9^{9}}} = 9^{9^{9^{8}}}', '1+1 = ' * 1000 + '2',
+    "2 = __import__('os').system('touch /tmp/judge_was_hacked')", r'10^{10^{10}} = 10^{10^{10}}+1',
+]
+
+
+@pytest.mark.parametrize('text', HOSTILE, ids=short)
+def test_hostile_input_is_never_correct_and_never_hangs(text):
+    for gold in ('1', '(x+2)^{10^{6}}', r'\frac{1}{2}'):
+        t0 = time.monotonic()
+        assert judge.equiv_status(text, gold, timeout=1.0) in ('wrong', 'timeout')
+        assert time.monotonic() - t0 < HANG
+    assert not os.path.exists('/tmp/judge_was_hacked')
+    assert judge.grade(text, '1').correct is False
+
+
+HOSTILE_BUT_ANSWERED = [   # the answer is stated plainly; the rest is never computed
+    (r'\boxed{9^{9^{9^{9}}} = 2640}', '2640', 'correct'),       # a final equation states its right side
+    ('2640 = 9^{9^{9^{9}}}', '2640', 'wrong'),                  # its right side is too large to compute: wrong
+    ('5 ' + 'gold coins per week ' * 40, '5', 'correct'),      # every word after a number is a unit
+    ('5 ' + 'gold coins per week ' * 200, '5', 'wrong'),       # ... up to mathlex.MAX_TOKENS
+]
+
+
+@pytest.mark.parametrize('pred,gold,status', HOSTILE_BUT_ANSWERED, ids=short)
+def test_hostile_equations_and_units(pred, gold, status):
+    t0 = time.monotonic()
+    assert judge.equiv_status(pred, gold, timeout=1.0) == status
+    assert time.monotonic() - t0 < HANG
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Threads and processes: the same verdicts everywhere, and no sympy worker outlives its caller
+SYMBOLS = 'a b c d f g h j k l m n p'.split()
+PAIRS = [(p, g, True) for p, g in EQUAL[::7]] + [(p, g, False) for p, g in NOT_EQUAL[::5]] + [
+    (r'\lfloor ix \rfloor', r'\lfloor xi \rfloor', True), (r'\lfloor 3ix \rfloor', r'\lfloor xi \rfloor', False),
+    ('+'.join(f'{s}^2' for s in SYMBOLS), '+'.join(f'{s}^2' for s in SYMBOLS[::-1]), True),   # 13 symbols: sympy
+    (', '.join(str(k) for k in range(99)), ', '.join(str(k) for k in range(98, -1, -1)), True),
+]
 
 
 def _judge_all(pairs):
@@ -311,8 +385,8 @@ def test_spawned_child_process():
     queue = ctx.Queue()
     p = ctx.Process(target=_child, args=(queue,))
     p.start()
-    results = queue.get(timeout=60)
-    p.join(timeout=30)
+    results = queue.get(timeout=HANG * 2)
+    p.join(timeout=HANG)
     assert results == [e for _, _, e in PAIRS]
 
 
@@ -325,30 +399,102 @@ def test_forked_daemonic_pool_workers():
     assert judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor')     # the parent's worker still works
 
 
-def test_interpreter_exit_does_not_wait_and_leaves_no_worker():
-    code = ('import judge; from judge import symcheck; assert judge.is_equiv(r"\\lfloor ix \\rfloor", r"\\lfloor xi \\rfloor"); '
-            'print(symcheck._idle[0].proc.pid)')
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    t0 = time.monotonic()
-    out = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert time.monotonic() - t0 < 30
-    worker_pid = int(out.stdout.strip())
-    for _ in range(50):                                   # the worker is gone (killed at exit, or saw EOF)
-        try:
-            os.kill(worker_pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    pytest.fail(f'sympy worker {worker_pid} outlived its parent')
-
-
 def test_calls_from_a_thread_that_is_not_main():
     out = []
     t = threading.Thread(target=lambda: out.append(judge.is_equiv(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor')))
     t.start()
-    t.join(30)
+    t.join(HANG)
     assert out == [True]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _alive(pid):
+    """Has pid not exited yet? (A zombie, dead but not yet reaped by its new parent, counts as exited.)"""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+    except OSError:                                       # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+
+def _cpu_seconds(pid):
+    """User + system CPU time of a process (Linux), or None."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _wait_until_gone(pid, bound=HANG):
+    t0 = time.monotonic()
+    while _alive(pid):
+        if time.monotonic() - t0 > bound:
+            pytest.fail(f'sympy worker {pid} is still running {bound} s later')
+        time.sleep(0.1)
+
+
+def test_interpreter_exit_does_not_wait_and_leaves_no_worker():
+    code = ('import judge; from judge import symcheck; '
+            'assert judge.is_equiv(r"\\lfloor ix \\rfloor", r"\\lfloor xi \\rfloor"); '
+            'print(symcheck._idle[0].proc.pid)')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=HANG)
+    assert out.returncode == 0, out.stderr
+    _wait_until_gone(int(out.stdout.strip()))
+
+
+# A caller that warms a worker, prints its pid, then keeps it busy in a long simplify (or, on Ctrl-C, stays alive).
+CALLER = f"""
+import time, judge
+from judge import symcheck
+assert judge.is_equiv(r'\\lfloor ix \\rfloor', r'\\lfloor xi \\rfloor')
+print(symcheck._idle[0].proc.pid, flush=True)
+try:
+    judge.is_equiv({SLOWER[0]!r}, {SLOWER[1]!r}, timeout=3600)
+except KeyboardInterrupt:
+    print('interrupted', flush=True)
+    time.sleep(3600)
+"""
+
+
+def _start_busy_caller():
+    """Start CALLER; returns (caller process, worker pid) once the worker is busy on the slow check."""
+    caller = subprocess.Popen([sys.executable, '-c', CALLER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    worker = int(caller.stdout.readline())
+    start, t0 = _cpu_seconds(worker), time.monotonic()
+    while start is not None and _cpu_seconds(worker) is not None and _cpu_seconds(worker) < start + 0.5:
+        assert time.monotonic() - t0 < HANG, 'the worker never got busy'
+        time.sleep(0.1)                                   # wait until it is inside the simplify
+    return caller, worker
+
+
+@pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM], ids=['SIGKILL', 'SIGTERM'])
+def test_killed_caller_leaves_no_worker(sig):
+    caller, worker = _start_busy_caller()
+    caller.send_signal(sig)
+    caller.wait(timeout=HANG)
+    _wait_until_gone(worker)
+
+
+def test_interrupted_caller_leaves_no_worker():
+    caller, worker = _start_busy_caller()
+    try:
+        caller.send_signal(signal.SIGINT)                 # KeyboardInterrupt in the caller, which carries on
+        assert caller.stdout.readline().strip() == 'interrupted'
+        _wait_until_gone(worker)
+        assert caller.poll() is None                      # the caller is alive; its worker is not
+    finally:
+        caller.kill()
+        caller.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------
