@@ -1,26 +1,92 @@
-"""sandbox.run_tests: every way a model-written program can go wrong ends as a status, never as harm to us."""
+"""judge.sandbox: wrong code never passes, and nothing the code does reaches past its own folder.
+
+Notes that do not fit the module docstring.
+
+Why the parent judges. The old design let the child run the asserts and write "passed" into a report
+with a nonce. Everything in the child's process belongs to the code under test, so a program could
+replace builtins.exec or compile, replace the driver's json.dumps, empty the driver's list of tests
+through sys._getframe, read the nonce from the job file and write the report itself, or return an
+object whose __eq__ is always True. Now the child only sends values for the parts of each assert that
+need the program; the expected values stay in the parent, which compares plain data with the real
+operators. A value channel can still be written by the program, but writing "square(3) is 9" into it
+is no better than a square() that returns 9. What remains forgeable is what plain Python would allow
+too: `assert is_prime(7)` holds for a function that always returns True.
+
+Layers (sandbox_child.lock_down), all before the first untrusted line:
+  rlimits       RLIMIT_AS (MemoryError -> "memory"), RLIMIT_CPU = timeout + 1 s (SIGXCPU -> "timeout";
+                hard = soft + 1: at soft == hard the kernel sends SIGKILL), RLIMIT_FSIZE (every file,
+                stdout and the results too; SIGXFSZ ignored so a long write raises OSError),
+                RLIMIT_NOFILE = 64, RLIMIT_CORE = 0, RLIMIT_NPROC for non-root users.
+  capabilities  capset() to nothing: root without capabilities cannot mount, reboot, load modules,
+                raise its hard limits, bypass file permissions or signal other users' processes.
+  landlock      write, create, remove, truncate only under work/; read and execute only below the
+                Python prefixes, sys.path, /lib, /usr/lib, /usr/local/lib, ld.so.cache, zoneinfo. So
+                the data set (its expected answers), the job file and /proc (the parent's memory and
+                environment) are out of reach, and _io.FileIO is refused by the kernel, not by Python.
+  seccomp       EPERM for fork, vfork, clone without CLONE_THREAD (threads still work), execve,
+                socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority; kill,
+                tgkill, prlimit, sched_set* only on itself. clone3 gets ENOSYS, so libc falls back to
+                clone. Other ABIs (32-bit entry points, x32) are refused outright.
+  guard         Python-level: os.fork, subprocess, open() outside work/ ... raise PermissionError with
+                a message that says why. Not a boundary (a re-import gets around it); the layers are.
+The limits are set in the child, not in preexec_fn: preexec_fn runs between fork and exec and can
+deadlock when the parent has threads (run_batch uses a thread pool). Nothing untrusted has run yet.
+
+Processes: with seccomp no process can be started, so none can outlive the run (setsid, double fork,
+re-imported posix or _posixsubprocess, ctypes all end in EPERM). The parent still SIGKILLs the child's
+process group after every run, while the dead leader's zombie pins the group id (waitid WNOWAIT).
+
+Not contained, besides the module docstring's list: CPU time of parallel runs adds up; the number of
+files in work/ is not capped (each file is); Landlock's read list includes all of sys.prefix, so a
+data set stored inside the Python installation would be readable. Namespaces (unshare --user --net,
+PID namespaces) were considered: they need root or unprivileged user namespaces (blocked by default
+on Ubuntu 24.04), and the layers above already refuse what they would contain.
+
+Timing: a child costs ~40-100 ms (interpreter start-up included). MBPP's slowest reference solution
+(task 123, amicable numbers) takes ~3.7 s on a busy 2-core machine: keep timeout >= 5 s (the default).
+"""
+import ast
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
+import warnings
 
 import pytest
 
 from conftest import SHARED_DATA
-from judge.sandbox import STATUSES, run_batch, run_tests
+from judge.codeextract import extract_code
+from judge.sandbox import STATUSES, isolation, run_batch, run_tests
 
 SQUARE = "def square(x):\n    return x * x\n"
+WRONG = "def square(x):\n    return x + 1\n"  # right for no test below
+SQUARE_TESTS = ["assert square(3) == 9", "assert square(4) == 16"]
 
+
+@pytest.fixture(scope="module")
+def layers():
+    return isolation()
+
+
+def needs(layers, *names):
+    missing = [n for n in names if n not in layers]
+    if missing:
+        pytest.skip(f"this machine does not give the child {missing}")
+
+
+# ----------------------------------------------------------------------------- statuses
 
 def test_passing_code_passes():
     r = run_tests(SQUARE, ["assert square(3) == 9", "assert square(-2) == 4"])
     assert r.passed and r.status == "passed", r
-    assert r.seconds < 5
 
 
-def test_false_assert_fails_and_names_the_test():
+def test_false_assert_fails_and_names_the_test_and_the_value():
     r = run_tests(SQUARE, ["assert square(3) == 9", "assert square(2) == 5"])
     assert not r.passed and r.status == "failed"
-    assert "test 2/2" in r.detail and "square(2) == 5" in r.detail
+    assert "test 2/2" in r.detail and "square(2) == 5" in r.detail and "returned 4" in r.detail
 
 
 def test_exceptions_and_syntax_errors_are_errors():
@@ -37,12 +103,11 @@ def test_setup_runs_between_code_and_tests():
     assert run_tests("x = 1", ["assert b == 2"], setup="b = 3").status == "failed"
 
 
-def test_infinite_loop_times_out_within_bound():
+def test_infinite_loop_times_out():
     start = time.monotonic()
     r = run_tests("while True:\n    pass\n", ["assert True"], timeout=1.0)
-    elapsed = time.monotonic() - start
     assert r.status == "timeout" and not r.passed
-    assert 1.0 <= r.seconds and elapsed < 3.0, elapsed  # killed right after the deadline
+    assert r.seconds >= 1.0 and time.monotonic() - start < 60  # killed, not waited for
 
 
 def test_huge_allocation_fails_cleanly():
@@ -57,34 +122,166 @@ def test_crashes_are_crashed():
     assert r.status == "crashed" and "SIGSEGV" in r.detail
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")  # a killed orphan may stay a zombie if pid 1 does not reap
+def test_exit_cannot_fake_a_pass():
+    for code in ("import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n", "exit()\n"):
+        r = run_tests(code, ["assert False"])
+        assert r.status == "error" and not r.passed, (code, r)
+    r = run_tests(WRONG + "import os\n", ["assert square(3) == 4", "assert os._exit(0)", "assert square(4) == 16"])
+    assert r.status == "error" and not r.passed
 
 
-def test_fork_loop_and_subprocess_are_refused():
-    r = run_tests("import os\nwhile True:\n    os.fork()\n", ["assert True"], timeout=3.0)
-    assert r.status == "error" and "fork" in r.detail and r.seconds < 3.0
-    r = run_tests("import subprocess\nsubprocess.run(['echo', 'hi'])\n", ["assert True"])
-    assert r.status == "error" and "subprocess" in r.detail
+def test_bad_arguments_are_explained():
+    with pytest.raises(TypeError, match="list of strings"):
+        run_tests(SQUARE, "assert square(2) == 4")
+    with pytest.raises(ValueError, match="timeout"):
+        run_tests(SQUARE, [], timeout=0)
 
 
-def test_grandchildren_die_with_the_group():
-    # ctypes skips the Python-level guard: the final killpg must still end the grandchild
-    code = ("import ctypes, time\npid = ctypes.CDLL(None).fork()\n"
-            "if pid == 0:\n    time.sleep(60)\nprint(pid, flush=True)\n")
-    r = run_tests(code, ["assert True"])
+def test_run_batch_keeps_order():
+    jobs = [(SQUARE, ["assert square(2) == 4"]), (SQUARE, ["assert square(2) == 5"]),
+            ("while True: pass", [], ""), (SQUARE, ["assert square(1) == 1"], "")]
+    results = run_batch(jobs, timeout=1.0, workers=2)
+    assert [r.status for r in results] == ["passed", "failed", "timeout", "passed"]
+    assert all(r.status in STATUSES for r in results)
+
+
+def test_threads_still_work():
+    code = ("import threading\nout = []\nt = threading.Thread(target=lambda: out.append(1))\nt.start()\nt.join()\n")
+    assert run_tests(code, ["assert out == [1]"]).passed
+
+
+# ----------------------------------------------------------------------------- the assert policy
+
+def test_truthiness_asserts():
+    code = "import re\ndef is_even(n):\n    return n % 2 == 0\ndef match(s):\n    return re.match('a+b', s)\n"
+    assert run_tests(code, ["assert is_even(4)", "assert not is_even(3)", "assert match('aab')",
+                            "assert not match('b')"]).passed
+    r = run_tests(code, ["assert is_even(3)"])
+    assert r.status == "failed" and "is falsy" in r.detail
+
+
+def test_tolerances_sets_and_shadowed_builtins():
+    sphere = "import math\ndef volume(r):\n    return 4 / 3 * math.pi * r ** 3\n"
+    assert run_tests(sphere, ["assert math.isclose(volume(10), 4188.790204786391, rel_tol=0.001)",
+                              "assert abs(volume(1) - 4.18879) < 1e-5"]).passed
+    assert run_tests(sphere, ["assert math.isclose(volume(10), 4000.0, rel_tol=0.001)"]).status == "failed"
+    assert run_tests("def common(a, b):\n    return (x for x in a if x in b)\n",
+                     ["assert set(common([1, 2, 3], [3, 2])) == set([2, 3])"]).passed
+    # MBPP task 126 defines its own `sum`: the test calls the program's, not the builtin
+    assert run_tests("def sum(a, b):\n    return a + b\n", ["assert sum(10, 15) == 25"]).passed
+
+
+def test_subclasses_of_plain_types_compare_as_their_base():
+    code = ("from collections import Counter, namedtuple\nP = namedtuple('P', 'x y')\n"
+            "def count(s):\n    return Counter(s)\ndef point():\n    return P(1, 2)\n")
+    assert run_tests(code, ["assert count('aab') == {'a': 2, 'b': 1}", "assert point() == (1, 2)"]).passed
+
+
+def test_tests_the_parent_cannot_judge_are_refused():
+    loop = run_tests(SQUARE, ["for x in [1, 2]:\n    assert square(x) == x * x"])
+    assert loop.status == "error" and "bad test" in loop.detail
+    built = run_tests(SQUARE, ["assert square(3) == [x for x in range(10)][9]"])
+    assert built.status == "error" and "bad test" in built.detail
+
+
+def test_parent_environment_is_not_visible(monkeypatch):
+    monkeypatch.setenv("ILR_SANDBOX_SECRET", "hunter2")
+    tests = ["import os", "assert os.environ.get('ILR_SANDBOX_SECRET') is None",
+             "assert os.environ['HOME'] == os.getcwd()"]
+    r = run_tests("", tests)
     assert r.passed, r
-    grandchild = int(r.stdout.split()[0])
-    deadline = time.monotonic() + 2.0
-    while _alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(grandchild)
+    # and the check itself can fail: a test that insists on the variable does
+    assert run_tests("", ["import os", "assert 'ILR_SANDBOX_SECRET' in os.environ.keys()"]).status == "failed"
 
+
+# ----------------------------------------------------------------------------- forgeries: wrong code never passes
+
+def _refused(code, tests=SQUARE_TESTS):
+    r = run_tests(code, tests)
+    assert not r.passed and r.status != "passed", r
+    return r
+
+
+def test_forgery_replacing_builtins_exec():
+    _refused(WRONG + "import builtins\nbuiltins.exec = lambda *a, **k: None\nbuiltins.eval = lambda *a, **k: 9\n")
+
+
+def test_forgery_replacing_builtins_compile():
+    _refused(WRONG + "import builtins\nreal = compile\n"
+                     "builtins.compile = lambda src, name, mode, *a, **k: real('True', name, mode)\n")
+
+
+def test_forgery_replacing_json_dumps():
+    code = WRONG + ("import json, sys\nfake = lambda obj, *a, **k: '[%d, \"value\", true]' % obj[0]\n"
+                    "json.dumps = fake\nf = sys._getframe()\nwhile f:\n"
+                    "    if 'dumps' in f.f_globals: f.f_globals['json'].dumps = fake\n    f = f.f_back\n")
+    _refused(code)
+
+
+def test_forgery_emptying_the_list_of_tests():
+    code = WRONG + ("import sys\nf = sys._getframe()\nwhile f:\n    job = f.f_locals.get('job')\n"
+                    "    if isinstance(job, dict):\n        job['steps'].clear()\n    f = f.f_back\n")
+    r = _refused(code)
+    assert r.status == "error"
+
+
+def test_forgery_writing_the_report_then_abort():
+    # the old trick (a report saying "passed") is garbage to the new parent; and full control of the
+    # results channel, well-formed lines included, only lets the program say what square() returned
+    forge = WRONG + ("import os, json, sys\nlines = {lines}\n"
+                     "for fd in range(3, 64):\n    try:\n        os.write(fd, ''.join(l + '\\n' for l in lines).encode())\n"
+                     "    except OSError:\n        pass\n{end}\n")
+    old = "[json.dumps({'nonce': '', 'status': 'passed', 'detail': ''})]"
+    values = "[json.dumps(r) for r in ([0, 'ok'], [1, 'ok'], [2, 'value', square(3)], [3, 'value', square(4)])]"
+    for lines in (old, values):
+        for end in ("os.abort()", "del sys.modules['posix']\nimport posix\nposix.kill(os.getpid(), 9)"):
+            r = _refused(forge.format(lines=lines, end=end))
+            assert lines == old or r.status == "failed", r  # judged on the forged values: 10 is not 9
+
+
+def test_forgery_an_object_whose_eq_always_holds():
+    _refused("class Yes:\n    def __eq__(self, other):\n        return True\n"
+             "def square(x):\n    return Yes()\n")
+    _refused("class Yes(int):\n    def __eq__(self, other):\n        return True\n"
+             "def square(x):\n    return Yes(x + 1)\n")
+    r = _refused("class S(str):\n    def startswith(self, *a):\n        return True\n"
+                 "def name():\n    return S('zz')\n", ["assert name().startswith('ab')"])
+    assert r.status == "failed"
+
+
+def test_forgery_replacing_the_builtins_the_assert_uses():
+    code = ("import builtins, math\nbuiltins.abs = lambda x: 0\nbuiltins.set = lambda *a: {1}\n"
+            "math.isclose = lambda *a, **k: True\ndef f(x):\n    return 0\n")
+    for test in ("assert abs(f(1) - 1.5) < 1e-9", "assert math.isclose(f(1), 1.5)", "assert set(f(1)) == set([1])"):
+        assert _refused(code, [test]).status in ("failed", "error")
+
+
+def test_forgery_redefining_a_builtin_the_assert_wraps_around_the_result():
+    r = _refused("def abs(x):\n    return 0\ndef f(x):\n    return 7\n", ["assert abs(f(1) - 1.5) < 1e-9"])
+    assert r.status == "error" and "redefines `abs`" in r.detail
+
+
+def test_forgery_reading_the_expected_answers_from_disk(layers, tmp_path):
+    needs(layers, "landlock")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"3": 9, "4": 16}))
+    r = _refused(f"import json\nA = json.load(open({str(answers)!r}))\ndef square(x):\n    return A[str(x)]\n")
+    assert "PermissionError" in r.detail
+
+
+def test_forgery_reading_the_parents_memory(layers):
+    needs(layers, "landlock")
+    r = _refused(WRONG + "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb')\n")
+    assert "PermissionError" in r.detail
+
+
+def test_a_huge_or_deep_value_is_an_error_not_a_crash_of_the_judge():
+    assert _refused("def square(x):\n    return 'x' * (20 * 2**20)\n").status == "error"
+    assert _refused("def square(x):\n    v = []\n    for _ in range(10000):\n        v = [v]\n    return v\n"
+                    ).status == "error"
+
+
+# ----------------------------------------------------------------------------- escapes: nothing reaches outside
 
 def test_writes_outside_the_folder_do_not_happen(tmp_path):
     target = tmp_path / "escaped.txt"
@@ -105,6 +302,19 @@ def test_writes_outside_the_folder_do_not_happen(tmp_path):
     assert keep.read_text() == "mine"
 
 
+def test_fileio_cannot_write_or_truncate(layers, tmp_path):
+    needs(layers, "landlock")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    for code in (f"import _io\n_io.FileIO({str(victim)!r}, 'w')",
+                 f"import _io\n_io.FileIO({str(victim)!r}, 'r+').truncate(0)",
+                 f"import sys\ndel sys.modules['posix']\nimport posix\nposix.truncate({str(victim)!r}, 0)",
+                 f"import _io\n_io.FileIO({str(tmp_path / 'new.txt')!r}, 'x')"):
+        r = run_tests(code, ["assert True"])
+        assert r.status == "error" and "PermissionError" in r.detail, (code, r)
+    assert victim.read_text() == "mine" and not (tmp_path / "new.txt").exists()
+
+
 def test_writes_inside_the_folder_work_and_the_folder_is_removed():
     code = ("import os, pathlib, tempfile, shutil\nopen('a.txt', 'w').write('hi')\n"
             "pathlib.Path('d').mkdir()\npathlib.Path('d/b.txt').write_text('x')\nshutil.rmtree('d')\n"
@@ -114,45 +324,157 @@ def test_writes_inside_the_folder_work_and_the_folder_is_removed():
     assert not os.path.exists(r.stdout.strip())
 
 
-def test_parent_environment_is_not_visible(monkeypatch):
-    monkeypatch.setenv("ILR_SANDBOX_SECRET", "hunter2")
-    tests = ["import os", "assert 'ILR_SANDBOX_SECRET' not in os.environ",
-             "assert os.environ['HOME'] == os.getcwd()"]
-    r = run_tests("", tests)
-    assert r.passed, r
-    # and the check itself can fail: a test that insists on the variable does
-    assert run_tests("", ["import os", "assert 'ILR_SANDBOX_SECRET' in os.environ"]).status == "failed"
+def test_socket_cannot_connect_to_localhost(layers):
+    needs(layers, "seccomp")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        for code in (f"import socket\nsocket.create_connection(('127.0.0.1', {port}))",
+                     f"import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', {port}))"):
+            r = run_tests(code, ["assert True"])
+            assert r.status == "error" and "PermissionError" in r.detail, (code, r)
+        listener.settimeout(0.2)
+        with pytest.raises(socket.timeout):
+            listener.accept()  # nobody knocked
 
 
-def test_exit_cannot_fake_a_pass():
-    for code in ("import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n", "exit()\n"):
-        r = run_tests(code, ["assert False"])
-        assert r.status == "error" and not r.passed, (code, r)
+def test_signals_cannot_reach_other_processes(layers):
+    needs(layers, "seccomp")
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        for code in (f"import os, signal\nsignal.pidfd_send_signal(os.pidfd_open({victim.pid}), 9)",
+                     f"import sys\ndel sys.modules['posix']\nimport posix\nposix.kill({victim.pid}, 19)",
+                     f"import sys, importlib\nfor m in ('_signal', 'signal', 'posix', 'os'):\n    sys.modules.pop(m)\n"
+                     f"import os, signal\nsignal.pidfd_send_signal(os.pidfd_open({victim.pid}), 9)",
+                     "import sys\ndel sys.modules['posix']\nimport posix\nposix.kill(-1, 0)",  # 0: only asks
+                     f"import resource\nresource.prlimit({victim.pid}, resource.RLIMIT_NOFILE, (1, 1))"):
+            r = run_tests(code, ["assert True"])
+            assert r.status == "error" and not r.passed, (code, r)
+        with open(f"/proc/{victim.pid}/stat") as f:
+            assert f.read().rsplit(")", 1)[1].split()[0] in ("S", "R")  # alive, not stopped
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
 
 
-def test_bad_arguments_are_explained():
-    with pytest.raises(TypeError, match="list of strings"):
-        run_tests(SQUARE, "assert square(2) == 4")
-    with pytest.raises(ValueError, match="timeout"):
-        run_tests(SQUARE, [], timeout=0)
+def test_fork_loop_and_subprocess_are_refused():
+    r = run_tests("import os\nwhile True:\n    os.fork()\n", ["assert True"], timeout=3.0)
+    assert r.status == "error" and "fork" in r.detail
+    r = run_tests("import subprocess\nsubprocess.run(['echo', 'hi'])\n", ["assert True"])
+    assert r.status == "error" and "subprocess" in r.detail
 
 
-def test_run_batch_keeps_order():
-    jobs = [(SQUARE, ["assert square(2) == 4"]), (SQUARE, ["assert square(2) == 5"]),
-            ("while True: pass", [], ""), (SQUARE, ["assert square(1) == 1"], "")]
-    results = run_batch(jobs, timeout=1.0, workers=2)
-    assert [r.status for r in results] == ["passed", "failed", "timeout", "passed"]
-    assert all(r.status in STATUSES for r in results)
+def test_a_shell_through_a_fresh_posixsubprocess_does_not_run(layers, tmp_path):
+    needs(layers, "seccomp")
+    marker = tmp_path / "shell-ran"
+    code = ("import sys\nfor m in ('_posixsubprocess', 'subprocess'):\n    sys.modules.pop(m, None)\n"
+            f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 1; touch {marker}'], start_new_session=True)\n")
+    r = run_tests(code, ["assert True"])
+    assert r.status == "error" and "PermissionError" in r.detail, r
+    time.sleep(1.5)
+    assert not marker.exists()
 
 
-def test_real_mbpp_reference_solutions_pass():
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+FORKS = {  # each prints its job path first, then tries to leave a process behind
+    "os.fork re-imported": "del sys.modules['posix']\nimport posix\npid = posix.fork()",
+    "importlib.reload(posix)": "import importlib, posix\npid = importlib.reload(posix).fork()",
+    "_imp.create_builtin": "import _imp, importlib.machinery\n"
+                           "spec = importlib.machinery.ModuleSpec('posix', None)\npid = _imp.create_builtin(spec).fork()",
+    "ctypes double fork + setsid": "import ctypes\nlibc = ctypes.CDLL(None)\npid = libc.fork()\n"
+                                   "if pid == 0:\n    libc.setsid()\n    pid = libc.fork()\n"
+                                   "    if pid != 0:\n        libc._exit(0)",
+    "multiprocessing": "import multiprocessing\np = multiprocessing.Process(target=time.sleep, args=(30,))\n"
+                       "p.start()\npid = p.pid",
+}
+
+
+@pytest.mark.parametrize("trick", FORKS)
+def test_no_process_outlives_the_run(layers, trick):
+    code = ("import sys, time\nprint(sys.argv[1], flush=True)\n" + FORKS[trick] + "\n"
+            "if pid == 0:\n    time.sleep(30)\nif pid < 0:\n    raise OSError('fork failed')\n")
+    r = run_tests(code, ["assert True"])
+    job_path = r.stdout.split()[0]
+    deadline = time.monotonic() + 5.0
+    while _processes_with(job_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_with(job_path), r
+    if "seccomp" in layers:
+        assert r.status == "error", r  # the kernel refused the fork itself
+
+
+# ----------------------------------------------------------------------------- code extraction
+
+def test_extract_code_joins_a_function_and_drops_its_usage_block():
+    text = ("Here is the function:\n```python\ndef add(a, b):\n    return a + b\n```\n"
+            "Usage:\n```python\nx = int(input())\nprint(add(x, my_list))\n```\n")
+    code = extract_code(text)
+    assert "def add" in code and "input" not in code and "my_list" not in code
+    assert run_tests(code, ["assert add(2, 3) == 5"]).passed
+
+
+def test_extract_code_unclosed_fence():
+    code = extract_code("Sure!\n```python\ndef add(a, b):\n    return a + b\n")
+    assert run_tests(code, ["assert add(2, 3) == 5"]).passed
+
+
+def test_extract_code_capitalised_and_other_language_fences():
+    text = "```bash\npip install nothing\n```\n```Python\nimport math\ndef area(r):\n    return math.pi * r * r\n```"
+    code = extract_code(text)
+    assert "pip" not in code and run_tests(code, ["assert math.isclose(area(1), 3.14159, rel_tol=1e-4)"]).passed
+
+
+def test_extract_code_input_in_the_same_block_does_not_fail_a_correct_solution():
+    text = ("```py\ndef add(a, b):\n    return a + b\n\ndef main():\n    a, b = map(int, input().split())\n"
+            "    print(add(a, b))\n\nn = int(input())\nprint(add(n, 1))\nmain()\nprint(add(1, 1))\n```")
+    code = extract_code(text)
+    assert "print(add(1, 1))" in code and "main()" not in code.splitlines() and "n = int" not in code
+    assert run_tests(code, ["assert add(2, 3) == 5"]).passed
+
+
+def test_extract_code_later_version_wins_and_plain_text_is_kept():
+    text = ("First try:\n```python\ndef add(a, b):\n    return a - b\n```\nFixed:\n```python\n"
+            "def add(a, b):\n    return a + b\n```\n```\n>>> add(2, 3)\n5\n```")
+    assert run_tests(extract_code(text), ["assert add(2, 3) == 5"]).passed
+    assert extract_code("def f(x):\n    return x\n") == "def f(x):\n    return x\n"
+
+
+# ----------------------------------------------------------------------------- real MBPP
+
+@pytest.mark.slow
+def test_real_mbpp_reference_solutions_pass_and_wrong_ones_fail():
     path = os.path.join(SHARED_DATA, "mbpp", "test.jsonl")
     if not os.path.exists(path):
         pytest.skip(f"no MBPP copy at {path}")
     with open(path) as f:
-        rows = [json.loads(line) for _, line in zip(range(6), f)]
-    results = run_batch([(r["code"], r["test_list"], r["test_setup_code"]) for r in rows], workers=2)
-    assert all(res.passed for res in results), [(r["task_id"], res.detail) for r, res in zip(rows, results)]
-    # the same tests against another task's solution must fail
-    wrong = run_tests(rows[1]["code"], rows[0]["test_list"], rows[0]["test_setup_code"])
-    assert not wrong.passed and wrong.status in ("failed", "error")
+        rows = [json.loads(line) for line in f]
+    results = run_batch([(r["code"], r["test_list"] + r["challenge_test_list"], r["test_setup_code"]) for r in rows],
+                        workers=2)
+    failures = [(r["task_id"], res.status, res.detail) for r, res in zip(rows, results) if not res.passed]
+    assert not failures, f"{len(rows) - len(failures)}/{len(rows)} pass; {failures[:5]}"
+    # each task's tests against the next task's solution, and against a function of the right name that
+    # returns the ultimate liar (equal to everything, truth unknowable): none may pass
+    liar = "class Liar:\n    def __eq__(self, other):\n        return True\n    def __bool__(self):\n        raise ValueError\n"
+    jobs = [(rows[(i + 1) % len(rows)]["code"], r["test_list"], r["test_setup_code"]) for i, r in enumerate(rows[:100])]
+    for r in rows[:100]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes in the reference code
+            defined = {n.name for n in ast.walk(ast.parse(r["code"])) if isinstance(n, ast.FunctionDef)}
+        called = {n.func.id for n in ast.walk(ast.parse(r["test_list"][0])) if isinstance(n, ast.Call)
+                  and isinstance(n.func, ast.Name)}
+        stubs = "".join(f"def {name}(*args, **kwargs):\n    return Liar()\n" for name in sorted(defined & called))
+        jobs.append((liar + stubs, r["test_list"], r["test_setup_code"]))
+    assert not [j for j, res in zip(jobs, run_batch(jobs, workers=2)) if res.passed]

@@ -1,0 +1,348 @@
+"""The child side of judge/sandbox.py: run untrusted code, send back VALUES, never a verdict.
+
+Started by the parent as `python -I judge/sandbox_child.py JOB.json` and imports only the standard
+library. Before the first untrusted line it sets resource limits, asks the kernel to lock the process
+down (lock_down) and installs the reliability guard. Then it runs the job's steps in one namespace:
+each step is a statement to execute, or an expression (e.g. `square(3)`) to evaluate (kind "eval"), or
+one whose truth alone is wanted ("truth": `assert is_prime(7)`, so bool() is taken here). Each writes
+one JSON line to the results file, opened before anything untrusted ran:
+
+    [i, "ok"]   [i, "value", <plain encoding>]   [i, "opaque", type name]   [i, "error", exception name, message]
+
+The first line lists the lock-down layers in force. The code under test can rewrite everything in this
+process, this file included, so the parent reads these lines as data: a value, never "it passed".
+"""
+import builtins
+import json
+import os
+import signal
+import struct
+import sys
+
+PLAIN = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+MAX_DEPTH, MAX_ITEMS = 100, 100_000
+
+
+def main(job_path: str) -> None:
+    with open(job_path) as f:
+        job = json.load(f)
+    out = os.open(job["results"], os.O_WRONLY | os.O_APPEND)  # created by the parent, outside work/
+    real_exit, real_write, dumps, real_exec, real_eval, real_compile = os._exit, os.write, json.dumps, exec, eval, compile
+    set_limits(job)
+    layers = lock_down(job["work"])
+    install_guard(job["work"])
+    real_write(out, (dumps(layers) + "\n").encode())
+
+    namespace = {"__name__": "solution", "__builtins__": builtins}  # a model's `if __name__ == "__main__":` demo does not run
+    for i, (kind, where, source) in enumerate(job["steps"]):
+        stop = False
+        try:
+            if kind == "exec":
+                real_exec(real_compile(source, f"<{where}>", "exec"), namespace)
+                record = [i, "ok"]
+            else:
+                value = real_eval(real_compile(source, f"<{where}>", "eval"), namespace)
+                if kind == "truth":  # only its truth matters to the assert: a re.Match may answer for itself
+                    value = bool(value)
+                try:
+                    record = [i, "value", encode(value)]
+                except TypeError as e:  # the first value found that is not plain: its type's name
+                    record = [i, "opaque", str(e)[:100]]
+        except BaseException as e:  # noqa: BLE001 - an exception of untrusted code is a result, not a crash
+            record = [i, "error", type(e).__name__[:100], _message(e)]
+            stop = i < 2  # the code or the setup failed: the tests have nothing to run against
+        try:
+            line = dumps(record)
+        except (ValueError, RecursionError) as e:  # e.g. an int of more than 4300 digits
+            line = dumps([i, "error", type(e).__name__, f"cannot send the value back: {_message(e)}"])
+        try:
+            real_write(out, (line + "\n").encode())
+        except OSError:  # over RLIMIT_FSIZE: the parent finds the record missing
+            break
+        if stop:
+            break
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    real_exit(0)  # not sys.exit: do not wait for threads the program may have left running
+
+
+def _message(e: BaseException) -> str:
+    try:
+        import traceback
+        traceback.print_exception(e)  # to the captured stderr, for whoever reads RunResult.stderr
+    except BaseException:  # noqa: BLE001
+        pass
+    try:
+        return (repr(e.code) if isinstance(e, SystemExit) else str(e))[:300]
+    except BaseException:  # noqa: BLE001 - a __str__ that raises
+        return ""
+
+
+def encode(value, depth: int = 0):
+    """JSON for a plain value: only the exact builtin types in PLAIN; TypeError for anything else.
+
+    A subclass of a plain type (a namedtuple, Counter, IntEnum, numpy float) travels as its plain base,
+    so its own __eq__ stays behind in this process. Iterators and dict views travel as their items.
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    if value is None:
+        return None
+    kind = next((t for t in type(value).__mro__ if t in PLAIN), None)
+    if kind is None:
+        if isinstance(value, (type({}.keys()), type({}.values()), type({}.items()))) or (
+                hasattr(type(value), "__next__") and hasattr(type(value), "__iter__")):
+            items = []
+            for item in value:
+                if len(items) == MAX_ITEMS:
+                    raise ValueError(f"an iterator with more than {MAX_ITEMS} items")
+                items.append(encode(item, depth + 1))
+            return {"iter": items}
+        raise TypeError(type(value).__name__)
+    if kind in (bool, int, float):
+        return kind(value)
+    if kind is str:
+        return str.__str__(value)
+    if kind is bytes:
+        return {"bytes": bytes(value).hex()}
+    if kind is complex:
+        return {"complex": [complex(value).real, complex(value).imag]}
+    if kind is dict:
+        return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
+    items = [encode(v, depth + 1) for v in value]
+    return items if kind is list else {kind.__name__: items}  # tuple, set, frozenset
+
+
+# ----------------------------------------------------------------------------- limits
+
+def set_limits(job: dict) -> None:
+    import resource
+
+    def limit(kind, value, hard=None):
+        hard = value if hard is None else hard
+        _, old_hard = resource.getrlimit(kind)
+        if old_hard != resource.RLIM_INFINITY:  # never ask for more than we already have
+            value, hard = min(value, old_hard), min(hard, old_hard)
+        resource.setrlimit(kind, (value, hard))
+
+    limit(resource.RLIMIT_AS, job["memory_bytes"])                          # MemoryError -> status "memory"
+    limit(resource.RLIMIT_CPU, job["cpu_seconds"], job["cpu_seconds"] + 1)  # SIGXCPU first, SIGKILL 1 s later
+    limit(resource.RLIMIT_FSIZE, job["file_bytes"])                         # every file it writes, stdout too
+    limit(resource.RLIMIT_NOFILE, 64)
+    limit(resource.RLIMIT_CORE, 0)
+    if os.getuid() != 0:  # the kernel never applies RLIMIT_NPROC to root, and counting /proc costs time
+        limit(resource.RLIMIT_NPROC, _tasks_of_user(os.getuid()) + 32)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too-long writes raise OSError(EFBIG) instead of killing
+
+
+def _tasks_of_user(uid: int) -> int:
+    """Threads of this user right now: RLIMIT_NPROC counts every one of them, not just ours."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass  # exited while we looked
+    return count
+
+
+# ----------------------------------------------------------------------------- lock-down (Linux)
+
+# Syscall numbers (x86_64, aarch64); those from 424 on are the same everywhere. None: no such call.
+NR = {"fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": (322, 281), "clone": (56, 220),
+      "clone3": (435, 435), "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+      "kcmp": (312, 272), "tkill": (200, 130), "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
+      "pidfd_send_signal": (424, 424), "setpriority": (141, 140), "ioprio_set": (251, 30),
+      "migrate_pages": (256, 238), "move_pages": (279, 239), "socket": (41, 198), "unshare": (272, 97),
+      "setns": (308, 268), "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
+      "io_uring_register": (427, 427), "kill": (62, 129), "tgkill": (234, 131), "rt_sigqueueinfo": (129, 138),
+      "rt_tgsigqueueinfo": (297, 240), "prlimit64": (302, 261), "sched_setaffinity": (203, 122),
+      "sched_setscheduler": (144, 119), "sched_setparam": (142, 118), "capset": (126, 91),
+      "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "semget": (64, 190), "semop": (65, 193),
+      "semtimedop": (220, 192), "semctl": (66, 191), "msgget": (68, 186), "msgsnd": (69, 189),
+      "msgrcv": (70, 188), "msgctl": (71, 187)}
+ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}  # column in NR, AUDIT_ARCH_* value
+# no new process or program; no reaching other processes (signals, memory, System V IPC), the network
+# or new namespaces
+DENIED = ("fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "tkill",
+          "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "setpriority", "ioprio_set", "migrate_pages",
+          "move_pages", "socket", "unshare", "setns", "io_uring_setup", "io_uring_enter", "io_uring_register",
+          "shmget", "shmat", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget", "msgsnd", "msgrcv",
+          "msgctl")
+# allowed only when the first argument, a pid, is 0 (this process, or its group of one) or our own pid
+SELF_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64", "sched_setaffinity",
+             "sched_setscheduler", "sched_setparam")
+
+
+def lock_down(work: str) -> list[str]:
+    """Have the kernel enforce what the guard only asks politely; returns the layers now in force.
+
+    capabilities  all dropped (matters for root: no mount, reboot, raising limits, reading any file)
+    landlock      files: write only under work/, read only the Python installation and system libraries
+    seccomp       no fork, exec, socket, ptrace, pidfd, SysV IPC; signals and limits only for this process
+    """
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return []
+    machine = os.uname().machine
+    column, arch = ARCHES.get(machine, (None, None))
+    nr = {name: pair[column] for name, pair in NR.items() if column is not None and pair[column] is not None}
+    layers = []
+
+    def call(number, *args):  # every integer as a C long: the kernel reads whole registers
+        return libc.syscall(*(ctypes.c_long(a) if isinstance(a, int) else a for a in (number, *args)))
+
+    if "capset" in nr and call(nr["capset"], struct.pack("Ii", 0x20080522, 0), bytes(24)) == 0:  # version 3, self
+        layers.append("capabilities")
+    if libc.prctl(ctypes.c_int(38), ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        return layers  # PR_SET_NO_NEW_PRIVS: required by both layers below
+    if _landlock(call, work):
+        layers.append("landlock")
+    if arch is not None:
+        program = _seccomp_program(nr, arch, os.getpid())
+
+        class Prog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+        prog = Prog(len(program) // 8, program)
+        if libc.prctl(ctypes.c_int(22), ctypes.c_ulong(2), ctypes.byref(prog), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0)) == 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+            layers.append("seccomp")
+    return layers
+
+
+def _landlock(call, work: str) -> bool:
+    abi = call(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    if abi < 1:
+        return False
+    every = (1 << 13) - 1 | (abi >= 2) << 13 | (abi >= 3) << 14 | (abi >= 5) << 15  # all rights this kernel knows
+    read = 1 | 4 | 8                                                          # execute, read file, read dir
+    file_rights = 1 | 2 | 4 | 1 << 14 | 1 << 15                               # the rights a non-directory can carry
+    ruleset = call(444, struct.pack("Q", every), 8, 0)
+    if ruleset < 0:
+        return False
+    # not sys.path: a .pth file (pip install -e) can put a project folder, and its data, on it
+    readable = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, "/lib", "/lib64",
+                "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
+                "/usr/share/zoneinfo", "/dev/urandom", "/dev/zero"}
+    rules = [(work, every), ("/dev/null", 2 | 4 | 1 << 14)] + [(p, read) for p in sorted(readable) if p]
+    for path, rights in rules:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # not on this machine
+        try:
+            if os.path.realpath(path) != "/":  # never the whole file system
+                rights &= every if os.path.isdir(path) else file_rights & every
+                call(445, ruleset, 1, struct.pack("=Qi", rights, fd), 0)  # LANDLOCK_RULE_PATH_BENEATH
+        finally:
+            os.close(fd)
+    ok = call(446, ruleset, 0) == 0  # landlock_restrict_self
+    os.close(ruleset)
+    return ok
+
+
+def _seccomp_program(nr: dict, arch: int, pid: int) -> bytes:
+    """A classic-BPF filter: each instruction is (code, jump if true, jump if false, k)."""
+    LOAD, IF_EQ, IF_GE, IF_SET, RETURN = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # SECCOMP_RET_ALLOW, _ERRNO | errno
+    prog = [(LOAD, 0, 0, 4), (IF_EQ, 1, 0, arch), (RETURN, 0, 0, eperm),  # another ABI (32-bit entry): refuse
+            (LOAD, 0, 0, 0), (IF_GE, 0, 1, 0x40000000), (RETURN, 0, 0, eperm)]  # x32 numbers: refuse
+    for name in DENIED:
+        if name in nr:
+            prog += [(IF_EQ, 0, 1, nr[name]), (RETURN, 0, 0, eperm)]
+    for name in SELF_ONLY:  # args[0] is at offset 16 of struct seccomp_data (its low 32 bits: a pid_t)
+        prog += [(IF_EQ, 0, 5, nr[name]), (LOAD, 0, 0, 16), (IF_EQ, 2, 0, 0), (IF_EQ, 1, 0, pid),
+                 (RETURN, 0, 0, eperm), (RETURN, 0, 0, allow)]
+    prog += [(IF_EQ, 0, 4, nr["clone"]), (LOAD, 0, 0, 16), (IF_SET, 1, 0, 0x10000),  # clone: CLONE_THREAD only
+             (RETURN, 0, 0, eperm), (RETURN, 0, 0, allow),
+             (IF_EQ, 0, 1, nr["clone3"]), (RETURN, 0, 0, enosys),  # libc then falls back to clone
+             (RETURN, 0, 0, allow)]
+    return b"".join(struct.pack("HBBI", *instruction) for instruction in prog)
+
+
+# ----------------------------------------------------------------------------- the reliability guard
+
+def _blocked(name: str):
+    def refuse(*args, **kwargs):
+        raise PermissionError(f"sandbox: {name} is disabled while running tests")
+    return refuse
+
+
+# processes, signals to others, leaving the group or the folder: never needed by an MBPP solution
+NO_PROCESS = ("fork", "forkpty", "system", "popen", "execv", "execve", "execl", "execle", "execlp", "execlpe",
+              "execvp", "execvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+              "spawnvpe", "posix_spawn", "posix_spawnp", "kill", "killpg", "setsid", "setpgid", "setpgrp",
+              "setuid", "setgid", "chdir", "fchdir", "chroot", "chmod", "fchmod", "lchmod", "chown", "fchown",
+              "lchown", "_exit", "pidfd_open")
+# functions that change the file system: allowed inside the work folder only (number of path arguments)
+PATH_CHANGERS = {"remove": 1, "unlink": 1, "rmdir": 1, "mkdir": 1, "mkfifo": 1, "mknod": 1, "truncate": 1,
+                 "utime": 1, "rename": 2, "replace": 2, "link": 2, "symlink": 2}
+
+
+def install_guard(work: str) -> None:
+    """Readable errors for the usual attempts (os.fork, subprocess, open outside work/).
+
+    Not a boundary: re-importing a module or ctypes gets around it. lock_down() is what holds.
+    """
+    import io
+    import posix
+    import shutil
+    import _posixsubprocess
+
+    root = os.path.realpath(work)
+
+    def inside(path) -> bool:
+        if isinstance(path, int):
+            return True  # an already open file descriptor
+        full = os.path.realpath(os.path.join(root, os.fsdecode(os.fspath(path))))
+        return full == root or full.startswith(root + os.sep)
+
+    def no_dir_fd(name, kwargs):
+        if any(kwargs.get(k) is not None for k in ("dir_fd", "src_dir_fd", "dst_dir_fd")):
+            raise PermissionError(f"sandbox: {name} with dir_fd is disabled")
+
+    def guard_paths(name, fn, n_paths):
+        def guarded(*args, **kwargs):
+            no_dir_fd(name, kwargs)
+            for path in args[:n_paths]:
+                if not inside(path):
+                    raise PermissionError(f"sandbox: {name}({path!r}) is outside the work folder")
+            return fn(*args, **kwargs)
+        return guarded
+
+    real_open, real_os_open = builtins.open, os.open
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+") and not inside(file):
+            raise PermissionError(f"sandbox: open({file!r}, {mode!r}) writes outside the work folder")
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        no_dir_fd("os.open", kwargs)
+        if flags & write_flags and not inside(path):
+            raise PermissionError(f"sandbox: os.open({path!r}) for writing is outside the work folder")
+        return real_os_open(path, flags, *args, **kwargs)
+
+    builtins.open = io.open = guarded_open  # pathlib and tempfile go through io.open / os.open
+    for module in (os, posix):  # `import posix` would otherwise hand back the originals
+        for name in NO_PROCESS:
+            if hasattr(module, name):
+                setattr(module, name, _blocked(f"os.{name}"))
+        for name, n_paths in PATH_CHANGERS.items():
+            if hasattr(module, name):
+                setattr(module, name, guard_paths(f"os.{name}", getattr(module, name), n_paths))
+        module.open = guarded_os_open
+    _posixsubprocess.fork_exec = _blocked("subprocess")  # subprocess and multiprocessing start processes here
+    signal.pidfd_send_signal = _blocked("signal.pidfd_send_signal")
+    shutil._use_fd_functions = False  # rmtree would otherwise use dir_fd calls, refused above
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
