@@ -99,7 +99,7 @@ MODULES = {"math": {n: getattr(math, n) for n in ("isclose", "sqrt", "floor", "c
                                                   "log2", "log10", "pow", "sin", "cos", "tan", "atan", "atan2",
                                                   "hypot", "isnan", "isinf", "isfinite", "pi", "e", "tau", "inf",
                                                   "nan")},
-           "sys": {"getsizeof": sys.getsizeof}}
+           "sys": {"getsizeof": sys.getsizeof}}  # MBPP: of literals only (a list's spare capacity does not travel)
 # methods (and attributes) the parent applies itself to a computed plain value: f(x).startswith("a") is
 # checked here, while stack.get(0) or os.environ.get("X") (a method of a program's object) is a leaf
 METHODS = {"count", "index", "startswith", "endswith", "find", "rfind", "lower", "upper", "strip", "lstrip",
