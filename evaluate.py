@@ -1,117 +1,149 @@
-"""Solo evaluation, the paper's test-time protocol: every model answers ALONE, with ordinary chain of thought.
+"""Evaluation: the paper's test-time protocol (every model answers ALONE), and multi-agent inference beside it.
 
-    accuracy = (1/n) sum_q  1[ judge(extract(model's answer to q), gold_q) ]         greedy (the paper's protocol)
-    mean@k   = (1/n) sum_q  (1/k) sum_j 1[ sample j of q is right ]                  sampled at temperature T
-    pass@k   = (1/n) sum_q  1[ any of the k samples of q is right ]
+    accuracy = (1/n) sum_q 1[ judge(answer of the model to q, gold_q) ]       greedy: the paper's protocol
+    mean@k   = (1/n) sum_q (1/k) sum_j 1[ sample j of q is right ]            sampled at temperature T
+    pass@k   = (1/n) sum_q 1[ any of the k samples of q is right ]
+Protocols (--protocol): single (each model alone), idea3 (the training discussion at test time, in one mode;
+an agent's answer is its fusion turn) and debate (each answers alone, then --debate_rounds rounds of reading
+the others' latest answers and answering again). Multi-agent protocols report every agent's accuracy, both its
+first (solo) answer and its final one: the paper's robustness analysis (does the discussion drag one down?).
 
-The pieces live in files named for them: judge.py (extract an answer, decide equivalence), benchmarks.py (load the
-paper's benchmarks), sandbox.py (run MBPP code against its tests). This file prompts the model, generates in
-batches with grpo.generate, judges, and reports.
+Predictions are appended to out_dir/predictions.jsonl as they are judged, and a rerun into the same folder
+resumes from them (a folder made with other settings is refused). MBPP records keep the code that ran and why
+it failed. self_rank() is the "self-ranking" of ILR's dynamic interaction: K solo samples per question.
 
-Prompt (a choice the paper does not spell out; ours): the question followed by
-"Please reason step by step, and put your final answer within \\boxed{}." (the Qwen2.5-Math convention), as one
-user turn through the model's chat template. Tiny-world models see only the question: that is all they know.
-
-Run:
-    python evaluate.py --model tiny-strong --benchmarks tinyworld
-    python evaluate.py --model smollm2 --benchmarks gsm8k,math500 --limit 20
-    python evaluate.py --model Qwen/Qwen2.5-7B-Instruct --benchmarks math5 --device cuda --samples 4 --temperature 0.6
+    python evaluate.py --models tiny-strong --benchmarks tinyworld
+    python evaluate.py --models tiny-strong,tiny-weak --protocol idea3 --idea3_mode cooperate
+    python evaluate.py --models smollm2 --benchmarks gsm8k,math500 --limit 20 --max_new_tokens 384
+    python evaluate.py --models Qwen/Qwen2.5-7B-Instruct --benchmarks math5 --device cuda --dtype bfloat16
 """
-import argparse
 import dataclasses
 import json
 import os
-import re
 import sys
+from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
 
 import grpo
+import idea3
 import models
-from judge import run_tests
+from judge import extract_code, grade, grade_choice, run_tests
+from lab import flags
 from tasks import tinyworld
-from tasks.benchmarks import CODE as CODE_SETS, LETTERS, MATH_FIVE, MULTIPLE_CHOICE, load_benchmark
-from judge import extract_answer, grade, grade_choice, is_equiv  # noqa: F401  (re-exported: evaluate.is_equiv)
-
-COT = "Please reason step by step, and put your final answer within \\boxed{}."
-CHOICE = "Please reason step by step, and put the letter of your final choice within \\boxed{}."
-CODE = "Write the Python function in one ```python code block."
+from tasks.benchmarks import BENCHMARKS, LETTERS, MATH_FIVE, load_benchmark
 
 
-def solo_messages(question: str, benchmark: str = "") -> list[dict]:
-    """The single user turn a model answers alone (math, multiple choice, or code)."""
-    if benchmark == "tinyworld":
-        return tinyworld.messages(question)
-    suffix = CHOICE if benchmark in MULTIPLE_CHOICE else CODE if benchmark in CODE_SETS else COT
-    return [{"role": "user", "content": f"{question}\n{suffix}"}]
+@dataclass
+class Config:
+    models: str = "tiny-strong"      # comma list: tiny-strong | tiny-weak | smollm2 | hub id | folder
+    benchmarks: str = "tinyworld"    # comma list: tinyworld, a tasks.benchmarks name, or math5 (the paper's five)
+    protocol: str = "single"         # single (the paper's) | idea3 | debate (need two or more models)
+    limit: int = 0                   # the first N questions of each benchmark (0 = all)
+    samples: int = 1                 # k samples per question (mean@k, pass@k); > 1 needs --temperature > 0
+    temperature: float = 0.0         # 0 = greedy (the paper's protocol)
+    top_p: float = 1.0               # nucleus sampling when temperature > 0
+    max_new_tokens: int = 1024       # token budget of each turn
+    batch_size: int = 16             # questions per generate() call
+    idea3_mode: str = "cooperate"    # the mode of every question under --protocol idea3
+    debate_rounds: int = 2           # rounds after the first answer under --protocol debate
+    peer_max_tokens: int = 1024      # a peer's text is cut to this many reader tokens
+    code_timeout: float = 5.0        # seconds per MBPP program
+    seed: int = 0                    # seeds the sampling
+    device: str = "auto"             # auto (cuda if available) | cpu | cuda
+    dtype: str = "float32"           # float32 | bfloat16 | float16
+    out_dir: str = ""                # predictions go here; "" = runs/eval/<models>-<protocol>-<temperature>
 
 
-def extract_code(text: str) -> str:
-    """The last ```python (or bare ```) block of a completion; the whole text when there is none."""
-    blocks = re.findall(r"```(?:python|py)?[ \t]*\n(.*?)```", text, flags=re.S)
-    return blocks[-1] if blocks else text
+CHOICES = {"protocol": ("single", "idea3", "debate"), "idea3_mode": ("cooperate", "compete"),
+           "device": ("auto", "cpu", "cuda"), "dtype": ("float32", "bfloat16", "float16")}
 
 
-def judge_one(text: str, ex: dict, code_timeout: float = 5.0) -> tuple[str | None, bool]:
-    """(extracted answer, correct) for one completion: math via the judge, letters for choices, code in a sandbox."""
-    if ex.get("benchmark") in MULTIPLE_CHOICE:
-        v = grade_choice(text, ex["answer"], labels=LETTERS[:len(ex.get("choices") or "ABCD")])
-        return v.answer, v.correct
-    if ex.get("tests"):
+def benchmark_names() -> tuple:
+    return ("tinyworld", "math5") + tuple(BENCHMARKS)
+
+
+def is_benchmark(name: str) -> bool:
+    return name in benchmark_names()
+
+
+def load_questions(name: str, limit: int = 0) -> list[dict]:
+    """Questions of a benchmark as dicts {id, question, answer, benchmark, tests?, choices?, meta?}."""
+    if name == "tinyworld":
+        return [tinyworld.as_question(p, i, "test") for i, p in enumerate(tinyworld.test_problems(limit or 500))]
+    return [dataclasses.asdict(e) for e in load_benchmark(name, limit=limit or None)]
+
+
+def judge_one(text: str, q: dict, code_timeout: float = 5.0) -> dict:
+    """{extracted, correct, status, ...} for one answer: math via the judge, letters for choices, code in a sandbox."""
+    if q.get("tests"):
         code = extract_code(text)
-        result = run_tests(code, ex["tests"], (ex.get("meta") or {}).get("test_setup", ""), code_timeout)
-        return result.status, result.passed
-    v = grade(text, ex["answer"])
-    return v.answer, v.correct
+        r = run_tests(code, q["tests"], (q.get("meta") or {}).get("test_setup", ""), code_timeout)
+        return {"extracted": r.status, "correct": r.passed, "status": r.status, "code": code, "detail": r.detail}
+    if q.get("choices"):
+        v = grade_choice(text, q["answer"], labels=LETTERS[:len(q["choices"])])
+    else:
+        v = grade(text, q["answer"])
+    return {"extracted": v.answer, "correct": v.correct, "status": v.status}   # a time-out is not "wrong"
 
 
-def encode_chat(tokenizer, messages: list[dict]) -> list[int]:
-    """Chat-templated prompt ids. Rendered to text first: the template already holds every special token."""
-    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return tokenizer.encode(text, add_special_tokens=False)
+class TokenProgress:
+    """Passed to grpo.generate as `progress`: shows the decoding step inside a batch on the question bar."""
 
+    def __init__(self, bar):
+        self.bar, self.t = bar, 0
 
-def tinyworld_examples(n: int = 500) -> list[dict]:
-    """The tiny world's held-out problems in the benchmark format {id, question, answer, benchmark}."""
-    return [{"id": f"tiny-{i}", "question": p["question"], "answer": str(p["answer"]), "benchmark": "tinyworld"}
-            for i, p in enumerate(tinyworld.test_problems(n))]
-
-
-def as_dict(example) -> dict:
-    """benchmarks.Example (a dataclass) or an already plain dict -> dict."""
-    return dataclasses.asdict(example) if dataclasses.is_dataclass(example) else example
+    def update(self, n: int = 1):
+        self.t += n
+        if self.t % 16 == 0:
+            self.bar.set_postfix(token=self.t, refresh=True)
 
 
 @torch.no_grad()
-def solo_eval(model, tokenizer, examples: list[dict], max_new_tokens: int = 512, temperature: float = 0.0,
+def solo_eval(model, tokenizer, questions: list[dict], max_new_tokens: int = 512, temperature: float = 0.0,
               samples: int = 1, top_p: float = 1.0, batch_size: int = 64, seed: int = 0,
-              show_progress: bool = True) -> list[dict]:
-    """Answer every example alone and judge it. Returns one record per (example, sample)."""
+              show_progress: bool = True, code_timeout: float = 5.0) -> list[dict]:
+    """Answer every question alone and judge it. Returns one record per (question, sample)."""
     was_training = model.training
     model.eval()
     eos, pad = models.eos_ids(model, tokenizer), tokenizer.pad_token_id
     gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
-    examples = [as_dict(ex) for ex in examples]
     records = []
-    bar = tqdm(total=len(examples), desc="solo eval", disable=not show_progress, leave=False)
-    for i in range(0, len(examples), batch_size):
-        batch = examples[i:i + batch_size]
-        prompts = [encode_chat(tokenizer, solo_messages(ex["question"], ex.get("benchmark", ""))) for ex in batch]
+    bar = tqdm(total=len(questions), desc="solo", unit="question", disable=not show_progress, leave=False)
+    for i in range(0, len(questions), batch_size):
+        batch = questions[i:i + batch_size]
+        prompts = [idea3.first_turn(tokenizer, idea3.solo_messages(q)) for q in batch]
         r = grpo.generate(model, prompts, max_new_tokens, eos, pad, num_samples=samples, temperature=temperature,
-                          top_p=top_p, generator=gen)
+                          top_p=top_p, generator=gen, progress=TokenProgress(bar) if show_progress else None)
         texts = tokenizer.batch_decode(r.completions, skip_special_tokens=True)
         for j, text in enumerate(texts):
-            ex = batch[j // samples]
-            extracted, correct = judge_one(text, ex)
-            records.append({"id": ex["id"], "benchmark": ex.get("benchmark", ""), "sample": j % samples,
-                            "completion": text, "extracted": extracted, "gold": ex["answer"],
-                            "correct": correct, "truncated": bool(r.truncated[j]),
-                            "length": int(r.lengths[j])})
+            q = batch[j // samples]
+            records.append({"id": q["id"], "benchmark": q.get("benchmark", ""), "sample": j % samples,
+                            "completion": text, "gold": q["answer"], **judge_one(text, q, code_timeout),
+                            "truncated": bool(r.truncated[j]), "length": int(r.lengths[j])})
         bar.update(len(batch))
     bar.close()
     model.train(was_training)
     return records
+
+
+def self_rank(agents, questions: list[dict], K: int, max_new_tokens: int, seed: int, rank: int = 0,
+              world: int = 1):
+    """ILR's self-ranking: every agent answers every question K times alone (T=1). Returns successes (m, Q), the
+    response counts irt.fit needs. Under torchrun each rank answers its shard and the counts are summed."""
+    import numpy as np
+    counts = torch.zeros(len(agents), len(questions), dtype=torch.float64)
+    mine = list(range(rank, len(questions), world))
+    index = {q["id"]: j for j, q in enumerate(questions)}
+    for i, a in enumerate(agents):
+        recs = solo_eval(a.model, a.tokenizer, [questions[j] for j in mine], max_new_tokens, temperature=1.0,
+                         samples=K, batch_size=64, seed=seed * 1000 + rank, show_progress=rank == 0)
+        for r in recs:
+            counts[i, index[r["id"]]] += float(r["correct"])
+    if world > 1:
+        torch.distributed.all_reduce(counts)
+    return np.asarray(counts)
 
 
 def accuracy(records: list[dict]) -> float:
@@ -127,45 +159,125 @@ def pass_at_k(records: list[dict]) -> float:
     return sum(by_q.values()) / max(1, len(by_q))
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="Solo evaluation: each model answers alone (the paper's protocol).")
-    ap.add_argument("--model", default="tiny-strong", help="tiny-strong | tiny-weak | smollm2 | hub id | folder")
-    ap.add_argument("--benchmarks", default="tinyworld",
-                    help="comma list: tinyworld, " + ", ".join(MATH_FIVE) + ", amc23, mbpp, arc_challenge, mmlu_stem, "
-                         "gpqa; 'math5' = the paper's five math sets")
-    ap.add_argument("--limit", type=int, default=None, help="first N questions of each benchmark")
-    ap.add_argument("--samples", type=int, default=1, help="k samples per question (pass@k, mean@k)")
-    ap.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (the paper's protocol)")
-    ap.add_argument("--top_p", type=float, default=1.0)
-    ap.add_argument("--max_new_tokens", type=int, default=1024)
-    ap.add_argument("--batch_size", type=int, default=32, help="questions per generate() call")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--dtype", default="float32", help="float32 | bfloat16 | float16")
-    ap.add_argument("--out", default="runs/eval/predictions.jsonl", help="every prediction, one JSON line each")
-    args = ap.parse_args(argv)
-    if args.samples > 1 and args.temperature == 0:
-        sys.exit("--samples > 1 needs --temperature > 0: greedy samples are all the same")
-    names = [n for b in args.benchmarks.split(",") for n in (MATH_FIVE if b == "math5" else (b,))]
-    model, tok = models.load(args.model, dtype=getattr(torch, args.dtype), device=args.device)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+# ----------------------------------------------------------------------------------------------------------------
+# The command
+
+
+def multi_agent(cfg: Config, agents: list, questions: list[dict], gens) -> list[list[dict]]:
+    """Run idea3 or debate on a batch of questions: per agent, one record per (question, sample)."""
+    settings = idea3.Settings(cfg.samples, cfg.temperature, cfg.top_p, {"share": cfg.max_new_tokens},
+                              cfg.peer_max_tokens)
+    settings.max_tokens.update(analysis=cfg.max_new_tokens, fusion=cfg.max_new_tokens)
+    if cfg.protocol == "idea3":
+        episodes = idea3.run_episodes(agents, questions, [cfg.idea3_mode] * len(questions), settings, gens)
+    else:
+        episodes = idea3.run_debate(agents, questions, cfg.debate_rounds, settings, gens)
+    out = []
+    for ep in episodes:
+        recs = []
+        for n, (first, final) in enumerate(zip(ep.texts["share"], ep.final)):
+            q = questions[n // cfg.samples]
+            recs.append({"id": q["id"], "benchmark": q.get("benchmark", ""), "sample": n % cfg.samples,
+                         "first": first, "first_correct": judge_one(first, q, cfg.code_timeout)["correct"],
+                         "completion": final, "gold": q["answer"], **judge_one(final, q, cfg.code_timeout),
+                         "turns": {s: ep.texts[s][n] for s in ep.texts}})
+        out.append(recs)
+    return out
+
+
+def main(argv=None) -> dict:
+    cfg = flags.parse(Config, argv, __doc__.split("\n")[0], CHOICES)
+    names = [b.strip() for b in cfg.benchmarks.split(",") if b.strip()]
+    names = [n for b in names for n in (MATH_FIVE if b == "math5" else (b,))]
+    sources = [m.strip() for m in cfg.models.split(",") if m.strip()]
+    # Every name and flag is checked before a model loads.
+    unknown = [n for n in names if not is_benchmark(n)]
+    if unknown or not names:
+        sys.exit(f"evaluate.py: --benchmarks: unknown {unknown or cfg.benchmarks!r}; known: {benchmark_names()}")
+    bad = [s for s in sources if not models.is_loadable(s)]
+    if bad or not sources:
+        sys.exit(f"evaluate.py: --models: {bad or cfg.models!r} is not a tiny-world name, smollm2, an existing "
+                 f"folder or a hub id (owner/name)")
+    if cfg.samples < 1 or cfg.limit < 0 or cfg.batch_size < 1 or cfg.max_new_tokens < 1 or cfg.debate_rounds < 1:
+        sys.exit("evaluate.py: --samples, --batch_size, --max_new_tokens, --debate_rounds must be >= 1 and "
+                 "--limit >= 0")
+    if cfg.samples > 1 and cfg.temperature == 0:
+        sys.exit("evaluate.py: --samples > 1 needs --temperature > 0: greedy samples are all the same")
+    if cfg.temperature < 0 or not 0 < cfg.top_p <= 1:
+        sys.exit(f"evaluate.py: --temperature must be >= 0 (got {cfg.temperature}) and --top_p in (0, 1]")
+    if cfg.protocol != "single" and len(sources) < 2:
+        sys.exit(f"evaluate.py: --protocol {cfg.protocol} needs two or more --models")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("evaluate.py: --device cuda, but torch sees no GPU; use --device cpu")
+    questions = {n: load_questions(n, cfg.limit) for n in names}     # data errors surface here, before any model
+    out_dir = cfg.out_dir or os.path.join("runs", "eval", "-".join(
+        [os.path.basename(s.rstrip("/")) for s in sources] + [cfg.protocol, f"T{cfg.temperature:g}"]))
+    os.makedirs(out_dir, exist_ok=True)
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("benchmarks", "limit", "out_dir",
+                                                                              "batch_size", "device")}
+    settings_path, pred_path = os.path.join(out_dir, "settings.json"), os.path.join(out_dir, "predictions.jsonl")
+    if os.path.exists(settings_path):
+        with open(settings_path) as f:
+            old = json.load(f)
+        if old != settings:
+            sys.exit(f"evaluate.py: {out_dir} holds predictions made with other settings "
+                     f"({', '.join(k for k in settings if old.get(k) != settings[k])}); choose another --out_dir")
+    with open(settings_path, "w") as f:
+        json.dump(settings, f, indent=1)
+    done = {}
+    if os.path.exists(pred_path):   # resume: keep what was judged, answer only the rest
+        with open(pred_path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:   # a line cut short by a crash: that question is answered again
+                    continue
+                done.setdefault((r["agent"], r["benchmark"], r["id"]), []).append(r)
+
+    device = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else \
+        ("cpu" if cfg.device == "auto" else cfg.device)
+    agents = []
+    for i, s in enumerate(sources):
+        model, tok = models.load(s, dtype=getattr(torch, cfg.dtype), device=device)
+        agents.append(idea3.Agent(f"{i}:{s}", model, tok, models.eos_ids(model, tok), tok.pad_token_id))
     table = {}
-    with open(args.out, "w") as f:
+    with open(pred_path, "a") as f:
         for name in names:
-            examples = tinyworld_examples(args.limit or 500) if name == "tinyworld" else load_benchmark(name,
-                                                                                                        limit=args.limit)
-            recs = solo_eval(model, tok, examples, args.max_new_tokens, args.temperature, args.samples, args.top_p,
-                             args.batch_size)
-            for r in recs:
-                f.write(json.dumps({"model": args.model, **r}) + "\n")
-            table[name] = (accuracy(recs), pass_at_k(recs), len(examples))
-    k = args.samples
-    print(f"\n{args.model} | {'greedy' if args.temperature == 0 else f'T={args.temperature}'} | {args.out}")
-    print(f"{'benchmark':15s} {'n':>5s} {'mean@' + str(k) if k > 1 else 'accuracy':>9s}" + (f" {'pass@' + str(k):>8s}" if k > 1 else ""))
-    for name, (acc, pk, n) in table.items():
-        print(f"{name:15s} {n:5d} {100 * acc:9.2f}" + (f" {100 * pk:8.2f}" if k > 1 else ""))
-    five = [table[n][0] for n in MATH_FIVE if n in table]
-    if len(five) == len(MATH_FIVE):
-        print(f"{'math5 average':15s} {'':5s} {100 * sum(five) / 5:9.2f}")
+            todo = [q for q in questions[name] if any((a.name, name, q["id"]) not in done for a in agents)]
+            bar = tqdm(total=len(questions[name]), initial=len(questions[name]) - len(todo), desc=name,
+                       unit="question")
+            for j in range(0, len(todo), cfg.batch_size):
+                batch = todo[j:j + cfg.batch_size]
+                gens = [torch.Generator(device).manual_seed(cfg.seed + i) for i in range(len(agents))]
+                if cfg.protocol == "single":
+                    per_agent = [solo_eval(a.model, a.tokenizer, batch, cfg.max_new_tokens, cfg.temperature,
+                                           cfg.samples, cfg.top_p, len(batch), cfg.seed + j, False, cfg.code_timeout)
+                                 for a in agents]
+                else:
+                    per_agent = multi_agent(cfg, agents, batch, gens)
+                for a, recs in zip(agents, per_agent):
+                    for r in recs:
+                        r = {"agent": a.name, "protocol": cfg.protocol, **r}
+                        f.write(json.dumps(r) + "\n")
+                        done.setdefault((a.name, name, r["id"]), []).append(r)
+                f.flush()
+                bar.update(len(batch))
+            bar.close()
+            for a in agents:
+                recs = [r for q in questions[name] for r in done.get((a.name, name, q["id"]), [])]
+                first = [{"id": r["id"], "correct": r.get("first_correct", r["correct"])} for r in recs]
+                table[(a.name, name)] = (accuracy(recs), pass_at_k(recs), len(questions[name]), accuracy(first))
+    k = cfg.samples
+    print(f"\n{cfg.protocol} | {'greedy' if cfg.temperature == 0 else f'T={cfg.temperature}'} | {pred_path}")
+    head = f"{'agent':28s} {'benchmark':15s} {'n':>5s} {'mean@' + str(k) if k > 1 else 'accuracy':>9s}"
+    print(head + (f" {'pass@' + str(k):>8s}" if k > 1 else "") + (" first answer" if cfg.protocol != "single" else ""))
+    for (agent, name), (acc, pk, n, first) in table.items():
+        print(f"{agent[:28]:28s} {name:15s} {n:5d} {100 * acc:9.2f}" + (f" {100 * pk:8.2f}" if k > 1 else "") +
+              (f" {100 * first:12.2f}" if cfg.protocol != "single" else ""))
+    for a in agents:
+        five = [table[(a.name, n)][0] for n in MATH_FIVE if (a.name, n) in table]
+        if len(five) == len(MATH_FIVE):
+            print(f"{a.name[:28]:28s} {'math5 average':15s} {'':5s} {100 * sum(five) / 5:9.2f}")
     return table
 
 

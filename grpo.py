@@ -16,13 +16,12 @@ What lives here (train.py calls these):
   group_advantages mean-centred (optionally std-scaled) advantages; zero-std groups give 0 and are counted
   grpo_loss        per-token clipped surrogate + k3 KL, aggregated by `aggregate`
 
-Try it: python grpo.py  (samples from the tiny world's strong model and prints one group with its advantages).
+Try it: python grpo.py  (advantages, clipping and the three aggregations on made-up numbers).
 """
 import inspect
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -263,15 +262,15 @@ def aggregate(token_loss: torch.Tensor, mask: torch.Tensor, how: str, step_token
 
 
 if __name__ == "__main__":
-    import models
-    from tasks import tinyworld
-    model, tok = models.load("tiny-strong")
-    p = tinyworld.test_problems(1)[0]
-    prompt = tok.apply_chat_template(tinyworld.messages(p["question"]), add_generation_prompt=True, tokenize=False)
-    r = generate(model, [tok.encode(prompt)], 64, models.eos_ids(model, tok), tok.pad_token_id, num_samples=8)
-    texts = tok.batch_decode(r.completions, skip_special_tokens=True)
-    rewards = torch.tensor([[float(f"\\boxed{{{p['answer']}}}" in t) for t in texts]])
-    adv, _ = group_advantages(rewards)
-    print(p["question"], "gold", p["answer"])
-    for t, a in zip(texts, adv[0]):
-        print(f"A={a:+.3f} | " + t.replace("\n", " | "))
+    # A worked example on made-up numbers (a whole step on a model: notebooks/5_grpo_step.ipynb).
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])              # (B=2 questions, G=4)
+    adv, zero_std = group_advantages(rewards)
+    print(f"rewards {rewards.tolist()}\nadvantages {adv.tolist()}  (zero-std groups: {zero_std.tolist()})")
+    logp = torch.log(torch.tensor([[0.5, 0.4, 0.9], [0.2, 0.6, 0.6]]))             # (N=2 completions, T=3)
+    old = torch.log(torch.tensor([[0.4, 0.4, 0.6], [0.2, 0.9, 0.6]]))
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])                         # the 2nd completion is shorter
+    loss, stats = grpo_loss(logp, old, torch.tensor([1.0, -1.0]), mask)
+    print(f"ratios {torch.exp(logp - old).tolist()}\nclipped token losses {loss.tolist()}  (clip_frac "
+          f"{stats['clip_frac']:.2f})")
+    for how in AGGREGATIONS:
+        print(f"{how:10s} {float(aggregate(loss, mask, how, float(mask.sum()), 2.0, 3)):+.4f}")

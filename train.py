@@ -1,30 +1,31 @@
-"""Train a policy with GRPO on verifiable questions: one flat loop, one CPU, one GPU, or many through torchrun.
+"""ILR training: m agents discuss each question (Idea3), are rewarded on their own answers, calibrated against each
+other, and each is updated with GRPO. One flat loop; one CPU, one GPU, or many processes through torchrun.
 
-This is single-agent GRPO, the paper's main baseline and the inner loop of ILR. Every step:
-  1. take `questions_per_step` questions (the same global batch on every rank; each rank keeps its slice)
-  2. sample G completions per question with grpo.generate (policy in eval mode, unwrapped from DDP)
-  3. reward each completion: 1 if the judge finds its \\boxed{} answer equal to the gold answer, else 0,
-     plus `format_reward` if it wrote a parsable answer at all (0 by default)
-  4. advantages A = r - mean(r) within each question's group (grpo.group_advantages)
-  5. one optimizer step on the clipped surrogate (+ k3 KL to the frozen initial policy if kl_coef > 0),
-     accumulated over micro-batches, aggregated over the whole step (grpo.aggregate), DDP-averaged across ranks
-With updates_per_batch = 1 the policy that sampled is the one being updated, so the ratio is exactly 1 and the
-logged loss is ~0 while the gradient is not: read reward, accuracy, KL and clip fraction to see progress.
+Every step, for the questions of this step (each rank runs whole episodes for its share of them):
+  1. the modes: cooperate where the Rasch model says the agents are likely to fail, P(q) < 0.5, else compete
+  2. Idea3 episodes: G paired discussions per question (idea3.run_episodes); episode k pairs the agents' k-th
+  3. rewards per agent: R = 1[final answer right] + share_reward * 1[own first answer right] (+ format_reward)
+  4. perception calibration across agents: Rbar = calibration.calibrate(R)             (m, B, G)
+  5. advantages per agent and question: A = Rbar - mean_k Rbar                           (grpo.group_advantages)
+  6. one GRPO update per agent on all its own turns (clipped surrogate, optional k3 KL to its initial copy)
+  7. abilities re-estimated from the sharing turns' correctness (optional), logs, checkpoints
+With one agent there is no discussion, R = 1[answer right], and this is single-agent GRPO, the paper's baseline.
+With one update per batch the ratio is 1 and the loss is ~0 while the gradient is not: read reward and accuracy.
+Before the loop the agents rank the training and validation questions by answering each K times alone, and one
+Rasch model is fitted to those answers (self-ranking, cached as rasch.jsonl in out_dir).
 
-The embedded default needs no network: the tiny world's strong model (tinyworld.py), whose warm start forgets
-the borrow in subtraction 70% of the time. It measures held-out accuracy (greedy, the paper's protocol, and
-sampled at T=1), trains for at most `max_minutes`, and measures again.
-
-Run:
-    torchrun --standalone --nproc_per_node=1 train.py                       # the tiny world, ~6 min on 2 CPU cores
-    torchrun --standalone --nproc_per_node=2 train.py --max_minutes 1       # two processes (gloo on CPU)
-    torchrun --standalone --nproc_per_node=8 train.py --model Qwen/Qwen2.5-1.5B-Instruct --data math_train \\
-        --eval_data math500 --max_new_tokens 1024 --questions_per_step 64 --micro_batch 16 --dtype bfloat16
-Every field of Config is a flag: --name value (booleans: --name true/false).
+Run (the default is ILR on the tiny world, strong + weak model, about 10 minutes on 2 CPU cores):
+    torchrun --standalone --nproc_per_node=1 train.py
+    torchrun --standalone --nproc_per_node=1 train.py --agents tiny-strong      # single-agent GRPO, same budget
+    torchrun --standalone --nproc_per_node=2 train.py --interaction ratio --coop_ratio 0.4
+    torchrun --standalone --nproc_per_node=8 train.py --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct \\
+        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16
+Every Config field is a flag (python train.py --help).
 """
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -36,143 +37,223 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+import calibration
 import evaluate
 import grpo
+import idea3
+import irt
 import models
-from tasks import tinyworld
 from judge import grade
+from lab import checkpoint, flags
 
 
 @dataclass
 class Config:
-    model: str = "tiny-strong"       # policy: tiny-strong | tiny-weak | smollm2 | a hub id | a local folder
-    data: str = "tinyworld"          # training questions: tinyworld, or a benchmarks.py name (math_train, gsm8k ...)
-    eval_data: str = "tinyworld"     # held-out questions for the before/after accuracy; "" skips evaluation
+    agents: str = "tiny-strong,tiny-weak"  # comma list: tiny-strong | tiny-weak | smollm2 | hub id | folder; one = GRPO
+    data: str = "tinyworld"          # training questions: tinyworld (its train split) or a tasks.benchmarks name
+    eval_data: str = "tinyworld"     # held-out questions for the before/after solo accuracy; "" skips it
     eval_n: int = 500                # how many held-out questions (the first eval_n)
     eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k)
-    max_minutes: float = 5.0         # wall-clock budget for the GRPO loop, evaluation excluded (0 = none)
-    steps: int = 100_000             # at most this many optimizer steps
-    questions_per_step: int = 16     # questions per optimizer step, over all ranks (divisible by world size)
-    group_size: int = 8              # G: completions sampled per question
-    micro_batch: int = 64            # completions per forward/backward pass (memory knob; the math is unchanged)
-    max_new_tokens: int = 64         # completion budget; a completion that hits it is "truncated" (reward as is)
-    temperature: float = 1.0         # sampling temperature of the rollouts (and of the log-probs in the loss)
-    top_p: float = 1.0               # nucleus sampling of the rollouts
-    lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed here)
+    val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
+    steps: int = 100                 # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
+    questions_per_step: int = 8      # questions per step over all ranks (divisible by the number of processes)
+    group_size: int = 8              # G: episodes per question (each agent samples G first solutions)
+    micro_batch: int = 64            # conversations per forward/backward pass (memory knob; the math is unchanged)
+    max_new_tokens: int = 48         # token budget of each turn (share, analysis, fusion)
+    peer_max_tokens: int = 256       # a peer's text is cut to this many reader tokens (head and tail kept)
+    interaction: str = "irt"         # irt (Rasch P < 0.5 cooperates) | cooperate | compete | ratio (a fixed share)
+    coop_ratio: float = 0.5          # with --interaction ratio: the fraction of each step's questions that cooperate
+    irt_rule: str = "mean"           # how the agents' P(q) combine into one mode: mean | min | max
+    rank_samples: int = 4            # K: solo samples per agent per question for self-ranking
+    rasch_table: str = ""            # a saved Rasch table; "" = runs/rasch/<agents-data-K-seed>.jsonl, made if missing
+    update_abilities: bool = True    # re-estimate abilities from the sharing turns as training goes (difficulty fixed)
+    ability_drift: float = 0.05      # how fast old evidence about an ability is forgotten (random-walk sd per step)
+    share_reward: float = 0.5        # reward weight of the agent's own first answer (gives R more than two levels)
+    format_reward: float = 0.0       # added when the final turn has a parsable answer at all
+    calibrate: bool = True           # perception calibration (False: the ablation "without calibration")
+    share_analyses: bool = False     # fusion also shows what the peers said about the agent's own solution
+    train_turns: str = "all"         # all: share, analysis and fusion carry the gradient | fusion: only fusion
+    lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed single-agent GRPO)
     warmup_steps: int = 5            # linear learning-rate warm-up
     weight_decay: float = 0.0        # AdamW weight decay
-    grad_clip: float = 1.0           # clip the global gradient norm (0 = off)
+    grad_clip: float = 1.0           # clip each agent's gradient norm (0 = off)
     eps_low: float = 0.2             # ratio clip below: 1 - eps_low
     eps_high: float = 0.2            # ratio clip above: 1 + eps_high (DAPO's clip-higher uses 0.28)
-    kl_coef: float = 0.0             # beta of the k3 KL to the frozen initial policy (0 = no reference model)
+    kl_coef: float = 0.0             # beta of the k3 KL to the agent's frozen initial copy (0 = no reference model)
     loss_agg: str = "seq-mean"       # token-mean | seq-mean (DeepSeekMath, the paper's presumed form) | constant
     scale_adv_by_std: bool = False   # divide advantages by the group's std (original GRPO) or not (Dr. GRPO)
     skip_zero_std: bool = False      # drop groups with equal rewards from the loss normaliser (they carry no signal)
-    updates_per_batch: int = 1       # optimizer steps per batch of rollouts (> 1: PPO-style reuse, ratio != 1)
-    format_reward: float = 0.0       # added to the reward when the completion has a parsable final answer
-    seed: int = 0                    # seeds the question stream, the initialisation and the sampling
-    dtype: str = "float32"           # float32 | bfloat16 | float16 for the policy weights
-    device: str = "auto"             # auto (cuda if available), cpu, cuda
+    updates_per_batch: int = 1       # optimizer steps per batch of episodes (> 1: PPO-style reuse, ratio != 1)
+    temperature: float = 1.0         # sampling temperature of the episodes (and of the log-probs in the loss)
+    top_p: float = 1.0               # nucleus sampling of the episodes
+    seed: int = 0                    # seeds the question order, the initialisation and the sampling
+    dtype: str = "float32"           # float32 | bfloat16 | float16 for the weights
+    device: str = "auto"             # auto (cuda if available) | cpu | cuda
     log_every: int = 1               # console line every N steps (the JSONL log gets every step)
-    sample_every: int = 20           # print one sampled completion every N steps (0 = never)
-    out_dir: str = "runs/grpo"       # JSONL log and the final Hugging Face checkpoint go here
-    save: bool = True                # write the final checkpoint
+    sample_every: int = 25           # print one whole discussion every N steps (0 = never)
+    save_every: int = 50             # checkpoint every N steps (0 = only the final models)
+    resume: bool = False             # continue from the latest checkpoint in out_dir
+    out_dir: str = "runs/ilr"        # log.jsonl, rasch.jsonl, checkpoints/ and final/ go here
 
 
-def parse_args(argv: list[str]) -> Config:
-    """--field value for every Config field; unknown flags and bad values are errors that name the field."""
-    cfg, fields = Config(), {f.name: f for f in dataclasses.fields(Config)}
-    if len(argv) % 2:
-        sys.exit(f"flags come in pairs --name value; got {argv}")
-    for flag, value in zip(argv[::2], argv[1::2]):
-        name = flag.lstrip("-").replace("-", "_")
-        if not flag.startswith("--") or name not in fields:
-            sys.exit(f"unknown flag {flag!r}; known: {', '.join('--' + n for n in fields)}")
-        kind = type(getattr(cfg, name))
-        try:
-            parsed = {"true": True, "false": False}[value.lower()] if kind is bool else kind(value)
-        except (ValueError, KeyError):
-            sys.exit(f"--{name} expects a {kind.__name__}, got {value!r}")
-        setattr(cfg, name, parsed)
-    if cfg.loss_agg not in grpo.AGGREGATIONS:
-        sys.exit(f"--loss_agg must be one of {grpo.AGGREGATIONS}, got {cfg.loss_agg!r}")
-    return cfg
+CHOICES = {"interaction": irt.POLICIES, "irt_rule": irt.RULES, "loss_agg": grpo.AGGREGATIONS,
+           "train_turns": ("all", "fusion"), "dtype": ("float32", "bfloat16", "float16"),
+           "device": ("auto", "cpu", "cuda")}
+
+
+def check(cfg: Config, world: int) -> None:
+    """Refuse bad input before anything expensive, naming the flag and what it expects."""
+    def need(ok, msg):
+        if not ok:
+            sys.exit(f"train.py: {msg}")
+    names = [a.strip() for a in cfg.agents.split(",")]
+    need(all(names), f"--agents {cfg.agents!r} has an empty name; give a comma list like tiny-strong,tiny-weak")
+    for n in names:
+        need(models.is_loadable(n), f"--agents: {n!r} is not a tiny-world name, smollm2, an existing folder or a "
+                                    f"hub id (owner/name)")
+    need(cfg.data == "tinyworld" or evaluate.is_benchmark(cfg.data),
+         f"--data {cfg.data!r} is unknown; use tinyworld or one of {evaluate.benchmark_names()}")
+    need(not cfg.eval_data or cfg.eval_data == "tinyworld" or evaluate.is_benchmark(cfg.eval_data),
+         f"--eval_data {cfg.eval_data!r} is unknown; use tinyworld, '' or one of {evaluate.benchmark_names()}")
+    for name in ("steps", "questions_per_step", "micro_batch", "max_new_tokens", "peer_max_tokens", "rank_samples",
+                 "updates_per_batch", "eval_n", "eval_samples", "val_n"):
+        need(getattr(cfg, name) >= 1, f"--{name} must be at least 1, got {getattr(cfg, name)}")
+    need(cfg.group_size >= 2, f"--group_size must be at least 2 (got {cfg.group_size}): GRPO's advantage is the "
+                              f"reward minus its group's mean, so a group of 1 always has advantage 0")
+    need(cfg.temperature > 0 and math.isfinite(cfg.temperature), f"--temperature must be > 0 for training (got "
+         f"{cfg.temperature}): the loss divides the logits by it; greedy evaluation is evaluate.py --temperature 0")
+    need(0 < cfg.top_p <= 1, f"--top_p must be in (0, 1], got {cfg.top_p}")
+    need(0 <= cfg.coop_ratio <= 1, f"--coop_ratio must be in [0, 1], got {cfg.coop_ratio}")
+    need(cfg.lr > 0 and math.isfinite(cfg.lr), f"--lr must be a positive number, got {cfg.lr}")
+    for name in ("kl_coef", "share_reward", "format_reward", "ability_drift", "grad_clip", "weight_decay",
+                 "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every"):
+        need(getattr(cfg, name) >= 0, f"--{name} must be >= 0, got {getattr(cfg, name)}")
+    need(cfg.questions_per_step % world == 0, f"--questions_per_step {cfg.questions_per_step} must be divisible by "
+                                              f"the {world} processes, so each runs whole episodes")
+    need(cfg.device != "cuda" or torch.cuda.is_available(), "--device cuda, but torch sees no GPU; use --device cpu")
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Data: the same global batch on every rank, drawn from one seeded stream
+# Questions: a finite training pool, a validation pool for the abilities, held-out questions for evaluation
 
 
-def question_stream(cfg: Config):
-    """Endless training questions {id, question, answer, benchmark}, identical on every rank."""
+def question_pools(cfg: Config) -> tuple[list[dict], list[dict]]:
+    """(train, validation) question dicts {id, question, answer, benchmark, ...} with unique string ids."""
     if cfg.data == "tinyworld":
-        for i, p in enumerate(tinyworld.train_problems(cfg.seed)):
-            yield {"id": f"train-{i}", "question": p["question"], "answer": str(p["answer"]), "benchmark": "tinyworld"}
-    from tasks import benchmarks
-    rows = [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.data)]
-    rng = random.Random(cfg.seed)
-    while True:                                   # epochs over a shuffled copy
-        order = rows[:]
-        rng.shuffle(order)
-        yield from order
+        from tasks import tinyworld as tw
+        return ([tw.as_question(p, i, "train") for i, p in enumerate(tw.train_split())],
+                [tw.as_question(p, i, "val") for i, p in enumerate(tw.validation_problems(cfg.val_n))])
+    rows = evaluate.load_questions(cfg.data)
+    random.Random(cfg.seed).shuffle(rows)              # validation: a seeded sample held back from training
+    if len(rows) <= cfg.val_n:
+        sys.exit(f"train.py: --data {cfg.data} has {len(rows)} questions, too few to hold back --val_n {cfg.val_n}")
+    return rows[cfg.val_n:], rows[:cfg.val_n]
 
 
-def eval_examples(cfg: Config) -> list[dict]:
-    if cfg.eval_data == "tinyworld":
-        return evaluate.tinyworld_examples(cfg.eval_n)
-    from tasks import benchmarks
-    return [evaluate.as_dict(r) for r in benchmarks.load_benchmark(cfg.eval_data, limit=cfg.eval_n)]
+@functools.lru_cache(maxsize=4)
+def epoch_order(size: int, seed: int, epoch: int) -> list[int]:
+    return random.Random(seed * 7919 + epoch).sample(range(size), size)
 
 
-def held_out_accuracy(cfg, model, tok, examples, rank, world):
-    """Greedy accuracy and T=1 mean@k on this rank's shard, summed over ranks."""
-    shard = examples[rank::world]
-    greedy = evaluate.solo_eval(model, tok, shard, cfg.max_new_tokens, temperature=0.0, show_progress=rank == 0)
-    sampled = evaluate.solo_eval(model, tok, shard, cfg.max_new_tokens, temperature=1.0, samples=cfg.eval_samples,
-                                 seed=cfg.seed + rank, show_progress=rank == 0)
-    counts = torch.tensor([sum(r["correct"] for r in greedy), len(greedy),
-                           sum(r["correct"] for r in sampled), len(sampled)], dtype=torch.float64)
-    if world > 1:
-        dist.all_reduce(counts)
-    return float(counts[0] / counts[1]), float(counts[2] / counts[3])
+def step_questions(pool: list[dict], step: int, n: int, seed: int) -> list[dict]:
+    """The n questions of `step`: consecutive slices of a seeded shuffle, reshuffled every epoch. Depends only on
+    (seed, step), so a resumed run continues exactly."""
+    return [pool[epoch_order(len(pool), seed, j // len(pool))[j % len(pool)]] for j in range(step * n, (step + 1) * n)]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Agents
+
+
+@dataclass
+class Learner(idea3.Agent):
+    """An agent and what training it needs."""
+    source: str = ""                 # what --agents named
+    policy: torch.nn.Module = None   # grpo.TokenLogprobs(model), DDP-wrapped under torchrun
+    optimizer: torch.optim.Optimizer = None
+    scheduler: object = None
+    reference: torch.nn.Module = None   # frozen initial copy for the KL term (kl_coef > 0)
+
+
+def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> list[Learner]:
+    learners = []
+    for i, source in enumerate(a.strip() for a in cfg.agents.split(",")):
+        model, tok = models.load(source, dtype=getattr(torch, cfg.dtype), device=device)
+        reference = copy.deepcopy(model).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
+        if resume_from:   # the trained weights; the reference stays the initial model
+            model, tok = models.load(os.path.join(resume_from, f"agent{i}"), dtype=getattr(torch, cfg.dtype),
+                                     device=device)
+        policy = grpo.TokenLogprobs(model)
+        if world > 1:
+            policy = torch.nn.parallel.DistributedDataParallel(
+                policy, device_ids=[device] if device.type == "cuda" else None)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+        learners.append(Learner(f"{i}:{source}", model, tok, models.eos_ids(model, tok), tok.pad_token_id,
+                                source, policy, opt, sched, reference))
+    return learners
+
+
+def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt.RaschModel:
+    """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
+    questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
+    Default place: runs/rasch/<agents>-<data>-K<k>-seed<s>.jsonl beside the run folder, shared by runs that
+    would make the same table; a copy goes into the run folder."""
+    ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
+    slug = "-".join([os.path.basename(a.source.rstrip("/")) for a in learners] + [cfg.data, f"K{cfg.rank_samples}",
+                                                                                  f"seed{cfg.seed}"])
+    path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch", slug + ".jsonl")
+    if os.path.exists(path):
+        table = irt.RaschModel.load(path, question_ids=ids)
+        if table.respondent_ids != agents:
+            sys.exit(f"train.py: {path} holds abilities of {table.respondent_ids}, not of --agents {agents}; "
+                     f"delete it or point --rasch_table elsewhere")
+    else:
+        successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed, rank,
+                                       world)                                                 # (m, Q) counts
+        table = irt.fit(successes, [[cfg.rank_samples] * len(ids)] * len(agents), question_ids=ids,
+                        respondent_ids=agents)
+        if rank == 0:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            table.save(path)
+    if rank == 0:
+        table.save(os.path.join(cfg.out_dir, "rasch.jsonl"))
+    return table
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # The update: micro-batches, one aggregate over the whole step, DDP-averaged gradients
 
 
-def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_model=None) -> dict:
-    """One optimizer step on this rank's rollouts.
+def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_model=None, max_len: int = 1) -> dict:
+    """One optimizer step on this rank's episodes of one agent.
 
-    batch: tokens, attention_mask, loss_mask (N, L); advantages (N,); prompt_len P; old_logp (N, L - P) or None.
-    `policy` is a grpo.TokenLogprobs, DDP-wrapped when world > 1: DDP averages gradients over ranks, so each rank
-    divides the step totals by `world`, making the update equal to one process holding the whole global batch.
+    batch: tokens, attention_mask, loss_mask (N, L); advantages (N,); start (first trained column); old_logp
+    (N, L - start) or None. DDP averages gradients over ranks, so each rank divides the step totals by `world`:
+    the update equals one process holding the whole global batch. A non-finite gradient skips the step.
     """
-    P = batch["prompt_len"]
-    mask = batch["loss_mask"][:, P:]                                                 # (N, T) completion tokens
-    # Totals of the whole step over all ranks, so every micro-batch is normalised by the same numbers.
-    totals = torch.tensor([mask.sum(), (mask.sum(-1) > 0).sum()], dtype=torch.float64)
+    S = batch["start"]
+    mask = batch["loss_mask"][:, S:]                                                    # (N, T) trained tokens
+    totals = torch.tensor([mask.sum(), (mask.sum(-1) > 0).sum()], dtype=torch.float64)  # of the whole step
     if world > 1:
         dist.all_reduce(totals)
-    step_tokens, step_seqs = float(totals[0]) / world, float(totals[1]) / world
-    step_tokens, step_seqs = max(step_tokens, 1e-8), max(step_seqs, 1e-8)   # an all-skipped step: zero loss
+    step_tokens, step_seqs = max(float(totals[0]) / world, 1e-8), max(float(totals[1]) / world, 1e-8)
     N, stats = mask.shape[0], {"clip_frac": 0.0, "kl": 0.0, "loss": 0.0}
     starts = list(range(0, N, cfg.micro_batch))
     for i in starts:
         sl = slice(i, i + cfg.micro_batch)
-        last = i == starts[-1]
         # Only the last micro-batch all-reduces gradients; the others accumulate locally.
-        with policy.no_sync() if (world > 1 and not last) else contextlib.nullcontext():
-            logp = policy(batch["tokens"][sl], batch["attention_mask"][sl], P, cfg.temperature)     # (n, T)
+        with policy.no_sync() if (world > 1 and i != starts[-1]) else contextlib.nullcontext():
+            logp = policy(batch["tokens"][sl], batch["attention_mask"][sl], S, cfg.temperature)   # (n, T)
             old = batch["old_logp"][sl] if batch.get("old_logp") is not None else logp.detach()
             ref = None
             if ref_model is not None:
                 with torch.no_grad():
-                    ref = grpo.token_logprobs(ref_model, batch["tokens"][sl], batch["attention_mask"][sl], P,
-                                              temperature=cfg.temperature)
+                    ref = grpo.token_logprobs(ref_model, batch["tokens"][sl], batch["attention_mask"][sl], S,
+                                              cfg.temperature)
             token_loss, s = grpo.grpo_loss(logp, old, batch["advantages"][sl], mask[sl], cfg.eps_low, cfg.eps_high,
                                            ref, cfg.kl_coef)
-            loss = grpo.aggregate(token_loss, mask[sl], cfg.loss_agg, step_tokens, step_seqs, cfg.max_new_tokens)
+            loss = grpo.aggregate(token_loss, mask[sl], cfg.loss_agg, step_tokens, step_seqs, max_len)
             loss.backward()
         w = float(mask[sl].sum()) / max(float(mask.sum()), 1.0)
         stats["clip_frac"] += s["clip_frac"] * w
@@ -180,23 +261,75 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
         stats["loss"] += float(loss.detach())
     params = [p for p in policy.parameters() if p.requires_grad]
     norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
-    optimizer.step()
+    stats["skipped"] = float(not torch.isfinite(norm))
+    if stats["skipped"]:   # a NaN/inf gradient would poison the weights: drop it, train.py counts it
+        optimizer.zero_grad(set_to_none=True)
+    else:
+        optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     stats["grad_norm"] = float(norm)
     return stats
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Rewards
+def rewards_of(episodes: idea3.Episodes, questions: list[dict], G: int, cfg: Config, m: int):
+    """(R, final right, first right, timed out), each (B, G): the verifiable reward of one agent's episodes."""
+    golds = [q["answer"] for q in questions for _ in range(G)]
+    final = [grade(t, g) for t, g in zip(episodes.final, golds)]
+    first = [grade(t, g) for t, g in zip(episodes.texts["share"], golds)] if m > 1 else final
+    right, first_right = (torch.tensor([float(v.correct) for v in vs]).view(-1, G) for vs in (final, first))
+    fmt = torch.tensor([float(v.answer is not None) for v in final]).view(-1, G)
+    timeouts = torch.tensor([float(v.timed_out) for v in final + first]).sum()     # counted, never "wrong"
+    R = right + (cfg.share_reward * first_right if m > 1 else 0.0) + cfg.format_reward * fmt
+    return R, right, first_right, timeouts
 
 
-def rewards_for(texts: list[str], golds: list[str], format_reward: float):
-    """(reward, correct) per completion. The judge extracts the last \\boxed{} answer and checks equivalence."""
+def held_out(cfg: Config, learners, examples, rank: int, world: int) -> list[tuple[float, float]]:
+    """Each agent's solo accuracy (greedy, and T=1 mean@k) on the held-out questions, summed over ranks."""
     out = []
-    for text, gold in zip(texts, golds):
-        v = grade(text, gold)
-        out.append((float(v.correct) + (format_reward if v.answer is not None else 0.0), v.correct))
+    for a in learners:
+        shard = examples[rank::world]
+        g = evaluate.solo_eval(a.model, a.tokenizer, shard, cfg.max_new_tokens, temperature=0.0,
+                               show_progress=False)
+        s = evaluate.solo_eval(a.model, a.tokenizer, shard, cfg.max_new_tokens, temperature=1.0,
+                               samples=cfg.eval_samples, seed=cfg.seed + rank, show_progress=False)
+        counts = torch.tensor([sum(r["correct"] for r in g), len(g), sum(r["correct"] for r in s), len(s)],
+                              dtype=torch.float64)
+        if world > 1:
+            dist.all_reduce(counts)
+        out.append((float(counts[0] / counts[1]), float(counts[2] / counts[3])))
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Modes, logs
+
+
+def modes_for(cfg: Config, table, fixed: dict, questions: list[dict], m: int) -> list[str]:
+    """One mode per question, the same on every rank: from the Rasch model (irt) or fixed per question."""
+    if m == 1:
+        return [irt.COMPETE] * len(questions)          # unused: one agent has no one to discuss with
+    if cfg.interaction == "irt":
+        return irt.choose_modes(table.prob([q["id"] for q in questions]), rule=cfg.irt_rule)
+    return [fixed[q["id"]] for q in questions]
+
+
+def global_sums(values: dict, world: int) -> dict:
+    """Sum every value over the ranks (keys in a fixed order), so the log describes the whole global batch."""
+    keys = sorted(values)
+    t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
+    if world > 1:
+        dist.all_reduce(t)
+    return dict(zip(keys, t.tolist()))
+
+
+def show_episode(learners, episodes, rewards, question: dict, mode: str) -> str:
+    """The first episode of a question, every agent's turns, as text for the console."""
+    lines = [f"  Q [{mode}]: {question['question']}  (gold {question['answer']})"]
+    for i, (a, ep) in enumerate(zip(learners, episodes)):
+        for stage, text in ((s, ep.texts[s][0]) for s in ("share", "analysis", "fusion") if s in ep.texts):
+            lines.append(f"  {a.name} {stage:8s}| " + text.replace("\n", " | "))
+        lines.append(f"  {a.name} reward {float(rewards[i][0, 0]):.2f}")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -205,6 +338,7 @@ def rewards_for(texts: list[str], golds: list[str], format_reward: float):
 
 def main(cfg: Config) -> dict:
     world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
+    check(cfg, world)
     device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if cfg.device == "auto" else cfg.device))
     if world > 1:
@@ -214,110 +348,180 @@ def main(cfg: Config) -> dict:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cpu":   # share the cores: N processes x N threads each would oversubscribe them
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    if cfg.questions_per_step % world:
-        sys.exit(f"--questions_per_step {cfg.questions_per_step} must be divisible by the {world} processes")
-    master = rank == 0
+    master, log_path = rank == 0, os.path.join(cfg.out_dir, "log.jsonl")
     log = print if master else (lambda *a, **k: None)
-    torch.manual_seed(cfg.seed)
-
-    model, tok = models.load(cfg.model, dtype=getattr(torch, cfg.dtype), device=device)
-    eos, pad = models.eos_ids(model, tok), tok.pad_token_id
-    ref_model = copy.deepcopy(model).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
-    policy = grpo.TokenLogprobs(model)
-    if world > 1:
-        policy = torch.nn.parallel.DistributedDataParallel(policy, device_ids=[device] if device.type == "cuda" else None)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
-    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
-    gen = torch.Generator(device=device).manual_seed(cfg.seed * 1000 + rank)   # each rank samples differently
-    stream = question_stream(cfg)
+    resume_from = checkpoint.latest(cfg.out_dir) if cfg.resume else None
+    if cfg.resume and resume_from is None:
+        sys.exit(f"train.py: --resume, but {cfg.out_dir} holds no complete checkpoint")
+    if not cfg.resume and os.path.exists(log_path):
+        sys.exit(f"train.py: {cfg.out_dir} already holds a run; continue it with --resume, or choose another "
+                 f"--out_dir (nothing there was changed)")
     if master:
         os.makedirs(cfg.out_dir, exist_ok=True)
-        logf = open(os.path.join(cfg.out_dir, "log.jsonl"), "w")
-        logf.write(json.dumps({"config": dataclasses.asdict(cfg), "world": world}) + "\n")
-    log(f"{cfg.model}: {models.num_params(model) / 1e6:.2f}M parameters on {device} x {world} | "
-        f"{cfg.questions_per_step} questions x G={cfg.group_size} per step | loss {cfg.loss_agg} | lr {cfg.lr}")
+    torch.manual_seed(cfg.seed)
+    train, val = question_pools(cfg)
+    learners = make_learners(cfg, device, world, resume_from)
+    m, G, B = len(learners), cfg.group_size, cfg.questions_per_step // world
+    table = rasch_model(cfg, learners, train, val, rank, world) if m > 1 and cfg.interaction == "irt" else None
+    fixed = {}
+    if m > 1 and cfg.interaction != "irt":   # a fixed mode per training question; "ratio" is exact over the pool
+        chosen = irt.choose_modes([[0.5] * len(train)], policy=cfg.interaction, seed=cfg.seed,
+                                  ratio=cfg.coop_ratio if cfg.interaction == "ratio" else None)
+        fixed = {q["id"]: mode for q, mode in zip(train, chosen)}
+    per_turn = {"share": cfg.max_new_tokens, "analysis": cfg.max_new_tokens, "fusion": cfg.max_new_tokens}
+    settings = idea3.Settings(G, cfg.temperature, cfg.top_p, per_turn, cfg.peer_max_tokens, cfg.share_analyses,
+                              cfg.train_turns)
+    max_len = cfg.max_new_tokens * (1 if m == 1 or cfg.train_turns == "fusion" else 3)   # for loss_agg constant
 
-    result = {}
-    examples = eval_examples(cfg) if cfg.eval_data else []
-    if examples:
-        g0, s0 = held_out_accuracy(cfg, model, tok, examples, rank, world)
-        result.update(greedy_before=g0, sampled_before=s0)
-        log(f"before GRPO | held-out accuracy: greedy {g0:.3f} | sampled T=1 mean@{cfg.eval_samples} {s0:.3f} "
-            f"({len(examples)} questions)")
+    start, result = 0, {}
+    if resume_from:
+        state = checkpoint.restore(resume_from, dataclasses.asdict(cfg), learners, may_change=(
+            "steps", "resume", "log_every", "sample_every", "save_every", "eval_n", "eval_samples", "eval_data"))
+        if table is not None and state["abilities"] is not None:
+            table = dataclasses.replace(table, ability=state["abilities"][0], ability_var=state["abilities"][1])
+        start, result = state["step"], state["result"]
+        log(f"resumed from {resume_from} at step {start}")
+    if master:
+        kept = []
+        if resume_from:   # rows the interrupted run wrote after its last checkpoint are redone, so drop them
+            with open(log_path) as f:
+                kept = [r for r in f if "step" not in json.loads(r) or json.loads(r)["step"] < start]
+        logf = open(log_path, "w")
+        logf.writelines(kept or [json.dumps({"config": dataclasses.asdict(cfg), "world": world}) + "\n"])
+    log(f"agents: {', '.join(f'{a.name} ({models.num_params(a.model) / 1e6:.2f}M)' for a in learners)} on {device} "
+        f"x {world} | {cfg.questions_per_step} questions x G={G} per step, {cfg.steps} steps | interaction "
+        f"{cfg.interaction if m > 1 else '- (one agent: GRPO)'} | calibration {'on' if cfg.calibrate else 'off'}")
+    if table is not None:
+        log("abilities (Rasch, self-ranked): " + ", ".join(f"{a.name} {g:+.2f}" for a, g in zip(learners,
+            table.ability)) + f" | training questions that cooperate: "
+            f"{irt.choose_modes(table.prob([q['id'] for q in train]), rule=cfg.irt_rule).count('cooperate') / len(train):.2f}")
 
-    t_start = time.time()
-    for step in range(cfg.steps):
-        if cfg.max_minutes and time.time() - t_start > 60 * cfg.max_minutes:
-            break
+    examples = evaluate.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []
+    if examples and "before" not in result:
+        result["before"] = held_out(cfg, learners, examples, rank, world)
+        for a, (g, s) in zip(learners, result["before"]):
+            log(f"before | {a.name}: held-out solo accuracy greedy {g:.3f}, T=1 mean@{cfg.eval_samples} {s:.3f}")
+
+    t_start, skipped_in_a_row = time.time(), [0] * m
+    for step in range(start, cfg.steps):
         t0 = time.time()
-        # 1. the global batch, identical on every rank; this rank keeps every world-th question
-        questions = [next(stream) for _ in range(cfg.questions_per_step)][rank::world]
-        prompts = [evaluate.encode_chat(tok, evaluate.solo_messages(q["question"], q["benchmark"]))
-                   for q in questions]
-        # 2. rollouts with the plain model (never through DDP), in eval mode (no dropout)
-        model.eval()
-        r = grpo.generate(model, prompts, cfg.max_new_tokens, eos, pad, num_samples=cfg.group_size,
-                          temperature=cfg.temperature, top_p=cfg.top_p, generator=gen)
+        # 1. the questions of this step and their modes (identical on every rank); this rank keeps its slice
+        questions = step_questions(train, step, cfg.questions_per_step, cfg.seed)
+        modes = modes_for(cfg, table, fixed, questions, m)
+        mine = slice(rank * B, (rank + 1) * B)
+        questions, modes = questions[mine], modes[mine]
+        # 2. Idea3 episodes; samplers reseeded from (seed, step, rank, agent), so a resumed run samples the same
+        gens = [torch.Generator(device).manual_seed(((cfg.seed * 100_003 + step) * 1009 + rank) * 31 + i)
+                for i in range(m)]
+        episodes = idea3.run_episodes(learners, questions, modes, settings, gens)
         t_gen = time.time() - t0
-        # 3. rewards and 4. advantages
-        texts = tok.batch_decode(r.completions, skip_special_tokens=True)
-        golds = [q["answer"] for q in questions for _ in range(cfg.group_size)]
-        scored = rewards_for(texts, golds, cfg.format_reward)
-        rewards = torch.tensor([s[0] for s in scored]).view(-1, cfg.group_size)            # (B, G)
-        correct = torch.tensor([float(s[1]) for s in scored])
-        adv, zero_std = grpo.group_advantages(rewards, cfg.scale_adv_by_std)
-        loss_mask = r.loss_mask.clone()
-        if cfg.skip_zero_std:   # equal-reward groups leave the normaliser too (they are still computed)
-            loss_mask[zero_std.repeat_interleave(cfg.group_size)] = 0
-        batch = {"tokens": r.tokens, "attention_mask": r.attention_mask, "loss_mask": loss_mask,
-                 "advantages": adv.view(-1).to(device), "prompt_len": r.prompt_len, "old_logp": None}
-        # 5. the update (with more than one update per batch, freeze the sampling policy's log-probs first)
-        model.train()
-        if cfg.updates_per_batch > 1:
-            with torch.no_grad():
-                batch["old_logp"] = grpo.token_logprobs(model, r.tokens, r.attention_mask, r.prompt_len,
-                                                        cfg.temperature)
-        for _ in range(cfg.updates_per_batch):
-            stats = policy_update(cfg, policy, optimizer, batch, world, ref_model)
-        sched.step()
+        # 3. rewards: each agent is judged on its own final answer (plus its own first answer)
+        scored = [rewards_of(ep, questions, G, cfg, m) for ep in episodes]
+        R = torch.stack([s[0] for s in scored])                                      # (m, B, G)
+        # 4. perception calibration: each agent's reward against the peers' rewards on the same question
+        Rbar = calibration.calibrate(R) if cfg.calibrate else R                      # (m, B, G)
+        sums, t_upd = {"coop": modes.count(irt.COOPERATE), "questions": len(modes)}, time.time()
+        for i, (a, ep) in enumerate(zip(learners, episodes)):
+            # 5. advantages within each question's group; the uncalibrated ones only for the log
+            adv, zero_std = grpo.group_advantages(Rbar[i], cfg.scale_adv_by_std)        # (B, G), (B,)
+            adv_raw, _ = grpo.group_advantages(R[i], cfg.scale_adv_by_std)
+            loss_mask = ep.loss_mask.clone()
+            if cfg.skip_zero_std:   # equal-reward groups leave the normaliser too
+                loss_mask[zero_std.repeat_interleave(G)] = 0
+            batch = {"tokens": ep.tokens.to(device), "attention_mask": ep.attention_mask.to(device),
+                     "loss_mask": loss_mask.to(device), "advantages": adv.view(-1).to(device),
+                     "start": ep.start, "old_logp": None}
+            # 6. the GRPO update of this agent, on all its own turns (loss_mask)
+            a.model.train()
+            if cfg.updates_per_batch > 1:   # freeze the sampling policy's log-probs for the ratio
+                with torch.no_grad():
+                    batch["old_logp"] = grpo.token_logprobs(a.model, batch["tokens"], batch["attention_mask"],
+                                                            ep.start, cfg.temperature)
+            for _ in range(cfg.updates_per_batch):
+                stats = policy_update(cfg, a.policy, a.optimizer, batch, world, a.reference, max_len)
+            a.scheduler.step()
+            skipped_in_a_row[i] = skipped_in_a_row[i] + 1 if stats["skipped"] else 0
+            _, right, first, timeouts = scored[i]
+            sums.update({f"{i}/R": R[i].sum(), f"{i}/Rbar": Rbar[i].sum(), f"{i}/final": right.sum(),
+                         f"{i}/first": first.sum(), f"{i}/adv_shift": (adv - adv_raw).abs().sum(),
+                         f"{i}/zero_std": zero_std.sum(), f"{i}/n": R[i].numel(), f"{i}/judge_timeouts": timeouts,
+                         f"{i}/kl": stats["kl"], f"{i}/clip_frac": stats["clip_frac"],
+                         f"{i}/grad_norm": stats["grad_norm"] if math.isfinite(stats["grad_norm"]) else 0.0,
+                         f"{i}/skipped": stats["skipped"]})
+            for stage in ep.texts:
+                sums[f"{i}/len_{stage}"] = ep.lengths[stage].sum()
+                sums[f"{i}/trunc_{stage}"] = ep.truncated[stage].sum()
+                sums[f"gen_s_{stage}"] = sums.get(f"gen_s_{stage}", 0.0) + ep.seconds[stage]
+        t_upd = time.time() - t_upd
+        # 7. abilities from this step's sharing turns (solo answers), difficulties fixed
+        if table is not None and cfg.update_abilities:
+            ids = [q["id"] for q in step_questions(train, step, cfg.questions_per_step, cfg.seed)]
+            right = torch.zeros(m, len(ids), dtype=torch.float64)
+            right[:, mine] = torch.stack([s[2].sum(-1) for s in scored]).double()      # (m, B) of G trials
+            if world > 1:
+                dist.all_reduce(right)
+            table = table.update_abilities(ids, right.numpy(), [[G] * len(ids)] * m, drift=cfg.ability_drift)
 
-        # logging: sums over ranks, so the line describes the global batch
-        m = torch.tensor([float(rewards.sum()), float(correct.sum()), float(zero_std.sum()), float(r.lengths.sum()),
-                          float(r.truncated.sum()), float(r.lengths.numel()), float(zero_std.numel())],
-                         dtype=torch.float64)
-        if world > 1:
-            dist.all_reduce(m)
-        n = m[5]
-        dt = time.time() - t0
-        row = {"step": step, "reward": float(m[0] / n), "acc": float(m[1] / n), "frac_zero_std": float(m[2] / m[6]),
-               "len": float(m[3] / n), "trunc": float(m[4] / n), "kl": stats["kl"], "clip_frac": stats["clip_frac"],
-               "grad_norm": stats["grad_norm"], "loss": stats["loss"], "tok_per_s": float(m[3]) / dt,
-               "gen_s": t_gen, "step_s": dt, "lr": sched.get_last_lr()[0], "minutes": (time.time() - t_start) / 60}
+        # logging: sums over ranks, so the line describes the whole global batch
+        s, dt = global_sums(sums, world), time.time() - t0
+        tokens = sum(v for k, v in s.items() if "/len_" in k)
+        row = {"step": step, "coop": s["coop"] / s["questions"], "tok_per_s": tokens / dt, "gen_s": t_gen,
+               "update_s": t_upd, "step_s": dt, "minutes": (time.time() - t_start) / 60,
+               **{k: v / world for k, v in s.items() if k.startswith("gen_s_")}}
+        for i in range(m):
+            n = s[f"{i}/n"]
+            row.update({f"{i}/{k}": s[f"{i}/{k}"] / n for k in ("R", "Rbar", "final", "first", "adv_shift")})
+            row.update({f"{i}/{k}": s[f"{i}/{k}"] / world for k in ("kl", "clip_frac", "grad_norm", "skipped")})
+            row[f"{i}/frac_zero_std"] = s[f"{i}/zero_std"] / (n / G)
+            row[f"{i}/judge_timeouts"] = s[f"{i}/judge_timeouts"]
+            for stage in episodes[i].texts:
+                row[f"{i}/len_{stage}"] = s[f"{i}/len_{stage}"] / n
+                row[f"{i}/trunc_{stage}"] = s[f"{i}/trunc_{stage}"] / n
+            if table is not None:
+                row[f"{i}/ability"] = float(table.ability[i])
         if master:
             logf.write(json.dumps(row) + "\n")
             logf.flush()
             if step % cfg.log_every == 0:
-                log(f"step {step:4d} | reward {row['reward']:.3f} | acc {row['acc']:.3f} | zero_std "
-                    f"{row['frac_zero_std']:.2f} | len {row['len']:5.1f} trunc {row['trunc']:.2f} | kl {row['kl']:.4f} "
-                    f"| clip {row['clip_frac']:.3f} | gnorm {row['grad_norm']:.3f} | {row['tok_per_s']:6.0f} tok/s "
-                    f"| {dt:.2f}s (gen {t_gen:.2f}s)")
+                parts = [f"{a.name.split(':', 1)[1][:12]} R {row[f'{i}/R']:.2f}" + (
+                    f"->{row[f'{i}/Rbar']:.2f} first {row[f'{i}/first']:.2f} final {row[f'{i}/final']:.2f} "
+                    f"dA {row[f'{i}/adv_shift']:.3f}" if m > 1 else f" acc {row[f'{i}/final']:.2f}") +
+                    f" zstd {row[f'{i}/frac_zero_std']:.2f} kl {row[f'{i}/kl']:.4f} gn {row[f'{i}/grad_norm']:.2f}"
+                    for i, a in enumerate(learners)]
+                log(f"step {step:4d} | " + (f"coop {row['coop']:.2f} | " if m > 1 else "") + " | ".join(parts) +
+                    f" | {dt:.1f}s (gen {t_gen:.1f}, upd {t_upd:.1f}) {row['tok_per_s']:.0f} tok/s")
             if cfg.sample_every and step % cfg.sample_every == 0:
-                log(f"  sample | Q: {questions[0]['question']}\n  A (reward {rewards[0, 0]:.2f}, gold "
-                    f"{questions[0]['answer']}): " + texts[0].strip().replace("\n", " | "))
-    result["steps"], result["minutes"] = step + 1, (time.time() - t_start) / 60
+                log(show_episode(learners, episodes, R, questions[0], modes[0]))
+        if max(skipped_in_a_row) >= 5:
+            sys.exit(f"train.py: non-finite gradients 5 steps in a row (step {step}); stopping without saving. "
+                     f"Lower --lr, or check --temperature and --dtype.")
+        if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
+            if master:
+                checkpoint.save(cfg.out_dir, step + 1, learners, checkpoint.trainer_state(
+                    dataclasses.asdict(cfg), learners, result, None if table is None else (table.ability,
+                                                                                          table.ability_var)))
+            if world > 1:
+                dist.barrier()
+    result.update(steps=cfg.steps, minutes=(time.time() - t_start) / 60)
 
     if examples:
-        g1, s1 = held_out_accuracy(cfg, model, tok, examples, rank, world)
-        result.update(greedy_after=g1, sampled_after=s1)
-        log(f"after GRPO  | held-out accuracy: greedy {g1:.3f} | sampled T=1 mean@{cfg.eval_samples} {s1:.3f}")
-        log(f"change      | greedy {g1 - result['greedy_before']:+.3f} | sampled {s1 - result['sampled_before']:+.3f}"
-            f"  after {result['steps']} steps, {result['minutes']:.1f} min")
+        result["after"] = held_out(cfg, learners, examples, rank, world)
+        log(f"\nheld-out solo accuracy on {len(examples)} questions ({cfg.steps} steps, {result['minutes']:.1f} min "
+            f"of training):\n{'agent':28s} {'greedy before':>14s} {'after':>7s} {'change':>7s}   "
+            f"{'T=1 before':>10s} {'after':>7s} {'change':>7s}")
+        for a, (g0, s0), (g1, s1) in zip(learners, result["before"], result["after"]):
+            log(f"{a.name:28s} {g0:14.3f} {g1:7.3f} {g1 - g0:+7.3f}   {s0:10.3f} {s1:7.3f} {s1 - s0:+7.3f}")
     if master:
-        if cfg.save:
-            out = os.path.join(cfg.out_dir, "final")
-            model.save_pretrained(out)
-            tok.save_pretrained(out)
-            log(f"saved {out} (load it with models.load({out!r}))")
+        for i, a in enumerate(learners):
+            folder = os.path.join(cfg.out_dir, "final", f"agent{i}")
+            a.model.save_pretrained(folder)
+            a.tokenizer.save_pretrained(folder)
+        log(f"saved {os.path.join(cfg.out_dir, 'final')} (agent0, agent1, ...: load with models.load(folder))")
+        try:
+            from lab import plots
+            log(f"curves: {plots.curves(cfg.out_dir)}")
+        except ImportError:
+            log(f"curves: pip install matplotlib, then python -m lab.plots {cfg.out_dir}")
         logf.write(json.dumps({"result": result}) + "\n")
         logf.close()
     if world > 1:
@@ -326,4 +530,4 @@ def main(cfg: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(parse_args(sys.argv[1:]))
+    main(flags.parse(Config, description=__doc__.split("\n")[0], choices=CHOICES))

@@ -7,15 +7,18 @@
     extract_answer(text)            -> str | None
     grade_choice(completion, gold)  -> GradeResult                          multiple choice: the chosen letter
     run_tests(code, tests, setup)   -> RunResult(passed, status, ...)       code: MBPP asserts in a child process
+    extract_code(completion)        -> str                                  the program in a model's answer
 
 Inside: mathextract.py (where the answer is), mathlex.py (text -> tokens), mathparse.py (tokens -> tree, never
 eval), mathvalue.py (what a tree is worth), symcheck.py (sympy in a worker process), mathjudge.py (the policy),
-sandbox.py (code).
+codeextract.py and sandbox.py / sandbox_child.py (code: the child computes values, the parent judges them).
 """
 from .mathextract import extract_answer, extract_choice
 from .mathjudge import (DEFAULT_TIMEOUT, GRADE_STATUSES, GradeResult, equiv_status, grade, grade_choice,
                         is_equiv)
-from .sandbox import STATUSES, RunResult, run_batch, run_tests
+from .codeextract import extract_code
+from .sandbox import STATUSES, RunResult, isolation, run_batch, run_tests
 
 __all__ = ["DEFAULT_TIMEOUT", "GRADE_STATUSES", "GradeResult", "equiv_status", "extract_answer", "extract_choice",
-           "grade", "grade_choice", "is_equiv", "STATUSES", "RunResult", "run_batch", "run_tests"]
+           "grade", "grade_choice", "is_equiv", "extract_code", "STATUSES", "RunResult", "isolation", "run_batch",
+           "run_tests"]

@@ -1,57 +1,35 @@
-"""A tiny offline world: arithmetic word problems, a tokenizer, and two small warm-started models.
+"""The tiny world: arithmetic word problems whose worked solutions, analyses and fusions a 1M-parameter model can learn.
 
-Everything here runs without network on a 2-core CPU, so the whole ILR pipeline can be read, run and tested
-before any real model is downloaded.
-
-The problems
     "Mia has 68 coins. She finds 17 more. She gives away 29. How many coins does Mia have now?"
-    2 or 3 add/subtract steps, every value (start, operands, every intermediate result) in 0..99.
-    A worked solution is one line per step, then the answer in a box:
-        68+17=85
-        85-29=56
-        The answer is \boxed{56}.
-    The line format "a+b=c" (no spaces: fewer tokens) is deliberately machine-checkable: a later Idea3 corpus can
-    analyse a peer's solution line by line ("85-29=66 is wrong: 85-29=56") and fuse two solutions, with the same tokens.
+    solution (share):   1. 68+17=85 / 2. 85-29=56 / The answer is \\boxed{56}.   (numbered steps, values in 0..99)
+    analysis of a peer: 1. 68+17=85: right / 2. 85-29=66: wrong     (the checker re-does the peer's line k itself)
+    fusion:             a full solution that takes the peer's line k where the check confirmed it
 
-The systematic flaw (why GRPO has something to learn)
-    RL sharpens what a model half knows; it cannot teach arithmetic from nothing (../shared/measured-facts.md).
-    So each warm-start corpus is correct everywhere except one KIND of step, which is written wrong more often
-    than right (FLAW_RATE = 0.7):
-        "borrow": a - b where a's ones digit < b's ones digit; the flawed line forgets the borrow (a - b + 10).
-        "carry" : a + b where the ones digits sum to 10 or more; the flawed line forgets the carry (a + b - 10).
-    The error then propagates through the later steps, as a real slip would. A model trained on this corpus
-    learns the arithmetic and also learns "forget the borrow with probability 0.7": greedy decoding is then
-    wrong on every problem that contains such a step (about half of them), while sampling at T=1 is sometimes
-    right. Rewarding right answers pushes that one choice past 0.5, and greedy accuracy jumps. The strong and
-    the weak model have different flaws, so later a peer's solution can actually help.
+The systematic flaw: each tiny model writes one KIND of step wrong with probability FLAW_RATE = 0.7, everywhere it
+computes (solving, checking, fusing): the strong model forgets the borrow (a-b with a%10 < b%10 gives a-b+10), the
+weak one the carry (a+b with a%10+b%10 >= 10 gives a+b-10). Greedy decoding then fails every problem with that
+step; sampling is sometimes right: room for RL. Each catches the other's slips, so a discussion can really help.
 
-The models (both tie input and output embeddings, fp32)
-    tiny-strong: Qwen2 architecture, hidden 128, 4 layers, 4 heads / 2 KV heads, flaw "borrow"   (~1.0M params)
-    tiny-weak  : Llama architecture, hidden 96, 4 layers, 4 heads / 2 KV heads,  flaw "carry"    (~0.55M params)
-    Two families and two sizes, as in the paper's pairs (Llama-8B + Qwen-7B ...).
+Cooperation and competition differ in what the analysis looks at and what the fusion keeps (write_analysis,
+write_fusion): a partner checks the peer's lines in order up to the first wrong one and builds on the confirmed
+lines; an opponent checks only the first line where the peer differs from it and keeps its own line unless the
+check concedes the peer's. With the flaw at 0.7 and a correct peer, a flawed step ends right with probability
+0.3 + 0.7 x 0.3 = 0.51 after the discussion, against 0.3 alone.
 
-The tokenizer: byte-level BPE trained here on problems, solutions and a few words reserved for Idea3 turns;
-every digit is its own token; ChatML-style chat template; EOS = <|im_end|>, PAD = <|pad|> (never equal to EOS).
-
-Build (cached under assets/tinyworld/, about 5 minutes on 2 cores; the committed weights make it a no-op):
-    python tinyworld.py            # build whatever is missing, then print held-out greedy accuracies
-    python tinyworld.py --rebuild  # from scratch
+Splits (disjoint by question text): test_problems (held out, 500), validation_problems (abilities, 500),
+train_split (RL questions), and an endless train_problems stream (warm start). Models: tasks/warmstart.py.
 """
-import argparse
-import json
-import math
 import os
 import random
-import time
-
-import torch
+import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the repository (this file is in tasks/)
 ASSETS = os.path.join(ROOT, "assets", "tinyworld")
-FLAW_RATE = 0.7          # how often the flawed kind of step is written wrong in the warm-start corpus
-TEST_SEED = 1234         # held-out problems come from this seed and are never trained on
+FLAW_RATE = 0.7          # how often the flawed kind of step is written wrong, wherever the model computes it
+TEST_SEED, VALIDATION_SEED, TRAIN_SEED = 1234, 4321, 2468   # the splits' seeds (disjoint by question text)
+TRAIN_SIZE = 2000        # questions in the finite RL training split
 SPECIALS = ["<|pad|>", "<|im_start|>", "<|im_end|>"]
-CHAT_TEMPLATE = (  # ChatML, the format of Qwen and SmolLM2; {% generation %} marks assistant tokens for masks
+CHAT_TEMPLATE = (  # ChatML, the format of Qwen and SmolLM2
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
@@ -60,11 +38,13 @@ PRONOUN = {n: ("She" if n in {"Mia", "Ana", "Lea", "Ivy", "Zoe", "Ada"} else "He
 THINGS = ["apples", "coins", "stamps", "books", "shells", "marbles", "cards", "pens"]
 ADD_VERBS = ["finds {} more", "buys {} more", "gets {} more", "is given {} more"]
 SUB_VERBS = ["gives away {}", "loses {}", "sells {}", "uses {}"]
-MODELS = {  # name -> (architecture, config overrides, flaw, warm-start steps)
-    "tiny-strong": ("qwen2", dict(hidden_size=128, num_hidden_layers=4, intermediate_size=512), "borrow", 900),
-    "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=4, intermediate_size=384), "carry", 1200),
+# The words of idea3.py's tiny-world prompts (tests/test_idea3.py keeps the two in sync), in the tokenizer corpus.
+PROMPT_WORDS = ("Partner solution: Check each line. Opponent solution: Find the flaws. Final solution: "
+                "Defend or fix: Other solutions: No difference. right wrong")
+MODELS = {  # name -> (architecture, config overrides, flaw)
+    "tiny-strong": ("qwen2", dict(hidden_size=128, num_hidden_layers=4, intermediate_size=512), "borrow"),
+    "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=4, intermediate_size=384), "carry"),
 }
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # Problems and worked solutions
@@ -111,34 +91,92 @@ def has_flaw_step(problem: dict, flaw: str) -> bool:
     return False
 
 
-def write_solution(problem: dict, flaw: str | None = None, rng: random.Random | None = None,
-                   flaw_rate: float = FLAW_RATE) -> str:
-    """The worked solution; with a flaw, that kind of step is written wrong with probability flaw_rate.
+def step(a: int, op: str, b: int, flaw: str | None = None, rng: random.Random | None = None,
+         rate: float = FLAW_RATE) -> int:
+    """a op b as a model with this flaw computes it: the flawed kind of step slips with probability `rate`."""
+    result = a + b if op == "+" else a - b
+    if flaw and rng is not None and is_flaw_step(flaw, a, op, b) and rng.random() < rate:
+        result += 10 if op == "-" else -10      # forgot the borrow / forgot the carry
+    return result if 0 <= result <= 99 else a + b if op == "+" else a - b   # a slip never leaves 0..99
 
-    A wrong step propagates (the next line starts from the wrong value). If a wrong value would leave 0..99
-    later on, that step is written correctly instead, so every line stays in the world's number range.
-    """
-    def run(slips: list[bool]) -> list[tuple[int, str, int, int]] | None:
-        lines, value = [], problem["start"]
-        for (op, n), slip in zip(problem["ops"], slips):
-            result = value + n if op == "+" else value - n
-            if slip and is_flaw_step(flaw, value, op, n):
-                result += 10 if op == "-" else -10      # forgot the borrow / forgot the carry
-            if not 0 <= result <= 99:
-                return None
-            lines.append((value, op, n, result))
-            value = result
-        return lines
 
-    slips = [flaw is not None and rng is not None and rng.random() < flaw_rate for _ in problem["ops"]]
-    lines = run(slips) or run([False] * len(slips))
-    body = "\n".join(f"{a}{op}{b}={c}" for a, op, b, c in lines)
+def solution_text(lines: list[tuple]) -> str:
+    """[(a, op, b, c), ...] -> the worked-solution text: numbered lines, then the boxed answer."""
+    body = "\n".join(f"{k}. {a}{op}{b}={c}" for k, (a, op, b, c) in enumerate(lines, 1))
     return f"{body}\nThe answer is \\boxed{{{lines[-1][3]}}}."
 
 
-def test_problems(n: int = 500) -> list[dict]:
-    """The held-out problems (fixed seed). Training streams skip these questions."""
-    rng, seen, out = random.Random(TEST_SEED), set(), []
+def write_solution(problem: dict, flaw: str | None = None, rng: random.Random | None = None,
+                   rate: float = FLAW_RATE) -> str:
+    """The worked solution; each step of the flawed kind slips with probability `rate`, and a slip propagates."""
+    lines, value = [], problem["start"]
+    for op, n in problem["ops"]:
+        result = step(value, op, n, flaw, rng, rate)
+        lines.append((value, op, n, result))
+        value = result
+    return solution_text(lines)
+
+
+LINE = re.compile(r"^\s*(?:\d+\.\s*)?(\d{1,3})\s*([+-])\s*(\d{1,3})\s*=\s*(\d{1,3})\s*$", re.M)
+CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}): (right|wrong)", re.M)
+
+
+def parse_lines(text: str) -> list[tuple]:
+    """The 'k. a+b=c' lines of a solution as (a, op, b, c) tuples, in order (anything else is ignored)."""
+    return [(int(a), op, int(b), int(c)) for a, op, b, c in LINE.findall(text)]
+
+
+def check_line(k: int, line: tuple, flaw: str | None, rng: random.Random | None, rate: float) -> str:
+    """'k. a op b=X: right' where X is the checker's own result (its flaw included); 'wrong' when X != the peer's c."""
+    a, op, b, c = line
+    x = step(a, op, b, flaw, rng, rate)
+    return f"{k}. {a}{op}{b}={x}: {'right' if x == c else 'wrong'}"
+
+
+def write_analysis(own: str, peer: str, mode: str, flaw: str | None, rng: random.Random | None,
+                   rate: float = FLAW_RATE) -> str:
+    """The analysis turn: re-do the peer's lines with the checker's own arithmetic (and its own flaw).
+
+    cooperate (a partner): check the peer's lines in order, up to and including the first one found wrong (the
+    lines after it start from a wrong value).  compete (an opponent): check only the first line where the peer
+    wrote something different from the agent's own line; "No difference." when there is none.
+    """
+    mine, theirs = parse_lines(own), parse_lines(peer)
+    out = []
+    for k, line in enumerate(theirs, 1):
+        if mode == "compete" and k <= len(mine) and mine[k - 1] == line:
+            continue
+        out.append(check_line(k, line, flaw, rng, rate))
+        if mode == "compete" or out[-1].endswith("wrong"):
+            break
+    return "\n".join(out) if out else "No difference."
+
+
+def write_fusion(problem: dict, own: str, peer: str, analysis: str, mode: str, flaw: str | None,
+                 rng: random.Random | None, rate: float = FLAW_RATE) -> str:
+    """The final solution, step k from the current value v, using the check of line k when it starts from v:
+      cooperate: a check that came out 'right' confirms the partner's line: take it; otherwise work it out again.
+      compete:   a check that came out 'right' concedes the opponent's line: take it; otherwise keep the agent's
+                 own line k when it starts from v; otherwise work it out again.
+    Working a step out again applies the agent's own flaw, as everywhere."""
+    mine = parse_lines(own)
+    checks = {int(k): (int(a), op, int(b), int(x), verdict) for k, a, op, b, x, verdict in CHECK.findall(analysis)}
+    lines, v = [], problem["start"]
+    for k, (op, b) in enumerate(problem["ops"], 1):
+        check = checks.get(k)
+        if check and check[:3] == (v, op, b) and check[4] == "right":
+            c = check[3]
+        elif mode == "compete" and k <= len(mine) and mine[k - 1][:3] == (v, op, b):
+            c = mine[k - 1][3]
+        else:
+            c = step(v, op, b, flaw, rng, rate)
+        lines.append((v, op, b, c))
+        v = c
+    return solution_text(lines)
+
+
+def _unique(seed: int, n: int, exclude: set) -> list[dict]:
+    rng, seen, out = random.Random(seed), set(exclude), []
     while len(out) < n:
         p = make_problem(rng)
         if p["question"] not in seen:
@@ -147,9 +185,25 @@ def test_problems(n: int = 500) -> list[dict]:
     return out
 
 
+def test_problems(n: int = 500) -> list[dict]:
+    """The held-out problems (fixed seed): solo accuracy is measured here, nothing trains on them."""
+    return _unique(TEST_SEED, n, set())
+
+
+def validation_problems(n: int = 500) -> list[dict]:
+    """The validation split (the paper measures abilities on one): disjoint from the first 2000 test problems."""
+    return _unique(VALIDATION_SEED, n, {p["question"] for p in test_problems(2000)})
+
+
+def train_split(n: int = TRAIN_SIZE) -> list[dict]:
+    """The finite RL training split: disjoint from the test and validation problems."""
+    held_out = {p["question"] for p in test_problems(2000) + validation_problems()}
+    return _unique(TRAIN_SEED, n, held_out)
+
+
 def train_problems(seed: int):
-    """An endless stream of training problems that never repeats a held-out question."""
-    held_out = {p["question"] for p in test_problems(2000)}
+    """An endless stream for the warm start that never repeats a held-out question (test or validation)."""
+    held_out = {p["question"] for p in test_problems(2000) + validation_problems()}
     rng = random.Random(seed)
     while True:
         p = make_problem(rng)
@@ -157,9 +211,9 @@ def train_problems(seed: int):
             yield p
 
 
-def messages(question: str) -> list[dict]:
-    """The chat a tiny model sees for a question (no system prompt: the tiny models only know this format)."""
-    return [{"role": "user", "content": question}]
+def as_question(p: dict, i: int, split: str) -> dict:
+    """A problem as the question dict train.py and evaluate.py use: {id, question, answer, benchmark}."""
+    return {"id": f"{split}-{i}", "question": p["question"], "answer": str(p["answer"]), "benchmark": "tinyworld"}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -174,10 +228,9 @@ def build_tokenizer(path: str):
     corpus = []
     for _ in range(3000):
         p = make_problem(rng)
-        corpus += [p["question"], write_solution(p, "borrow", rng), write_solution(p, "carry", rng)]
-    # Words the Idea3 turns will need (share, analyse, fuse), so later corpora tokenize compactly.
-    corpus += ["Peer solution: My solution: Analysis: the step is correct. This step is wrong, it should be. "
-               "I agree. I disagree. We cooperate. We compete. Check each line. Final solution: refined answer"] * 50
+        own, peer = write_solution(p, "borrow", rng), write_solution(p, "carry", rng)
+        corpus += [p["question"], own, peer, write_analysis(own, peer, "cooperate", "borrow", rng)]
+    corpus += [PROMPT_WORDS] * 200   # so that the dialogue turns tokenize compactly
     tok = Tokenizer(models.BPE())
     # Digits are split one per token (so arithmetic is done digit by digit), then bytes for everything else.
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
@@ -188,7 +241,7 @@ def build_tokenizer(path: str):
     tok.train_from_iterator(corpus, trainer)
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|im_end|>",
                                  bos_token=None, unk_token=None, chat_template=CHAT_TEMPLATE,
-                                 padding_side="left", model_max_length=256)
+                                 padding_side="left", model_max_length=512)
     hf.save_pretrained(path)
     return hf
 
@@ -197,7 +250,7 @@ def new_model(arch: str, tokenizer, **overrides):
     """A freshly initialised Qwen2 or Llama causal LM sized for the tiny world (also used by the tests)."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
     cfg = dict(vocab_size=len(tokenizer), hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
-               num_key_value_heads=2, intermediate_size=512, max_position_embeddings=256, tie_word_embeddings=True,
+               num_key_value_heads=2, intermediate_size=512, max_position_embeddings=512, tie_word_embeddings=True,
                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
     cfg.update(overrides)
     if arch == "qwen2":
@@ -207,85 +260,12 @@ def new_model(arch: str, tokenizer, **overrides):
     raise ValueError(f"unknown tiny architecture {arch!r}; use 'qwen2' or 'llama'")
 
 
-def sft_batch(tokenizer, problems: list[dict], flaw: str, rng: random.Random):
-    """Right-padded ids and labels for supervised training; labels are -100 outside the assistant's reply."""
-    rows = []
-    for p in problems:
-        prompt = tokenizer.apply_chat_template(messages(p["question"]), add_generation_prompt=True, tokenize=False)
-        reply = write_solution(p, flaw, rng) + "<|im_end|>"
-        p_ids, r_ids = tokenizer.encode(prompt), tokenizer.encode(reply)
-        rows.append((p_ids + r_ids, [-100] * len(p_ids) + r_ids))
-    T = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), T), tokenizer.pad_token_id)                          # (B, T)
-    labels = torch.full((len(rows), T), -100)                                         # (B, T)
-    for i, (x, y) in enumerate(rows):
-        ids[i, :len(x)], labels[i, :len(y)] = torch.tensor(x), torch.tensor(y)
-    return ids, labels
-
-
-def warm_start(name: str, tokenizer, steps: int | None = None, batch: int = 64, lr: float = 3e-3, seed: int = 0):
-    """Supervised training on flawed worked solutions; returns the trained model."""
-    arch, overrides, flaw, default_steps = MODELS[name]
-    steps = steps or default_steps
-    torch.manual_seed(seed)
-    model = new_model(arch, tokenizer, **overrides)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
-    stream, rng, t0 = train_problems(seed), random.Random(seed + 1), time.time()
-    model.train()
-    for step in range(steps):
-        # Linear warm-up for 30 steps, then cosine to 10% of lr: the shape that converged fastest in probes.
-        frac = step / steps
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        ids, labels = sft_batch(tokenizer, [next(stream) for _ in range(batch)], flaw, rng)
-        loss = model(input_ids=ids, labels=labels).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if step % 100 == 0 or step == steps - 1:
-            print(f"  {name} step {step:4d}/{steps}  loss {loss.item():.4f}  {time.time() - t0:5.0f}s", flush=True)
-    model.eval()
-    return model
-
-
-def build(rebuild: bool = False, names=tuple(MODELS)) -> None:
-    """Build the tokenizer and any missing warm-start model under assets/tinyworld/."""
-    from transformers import AutoTokenizer
-    tok_dir = os.path.join(ASSETS, "tokenizer")
-    if rebuild or not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
-        build_tokenizer(tok_dir)
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    for name in names:
-        out = os.path.join(ASSETS, name)
-        if rebuild or not os.path.exists(os.path.join(out, "config.json")):
-            print(f"warm-starting {name} ...", flush=True)
-            model = warm_start(name, tokenizer)
-            model.generation_config.pad_token_id = tokenizer.pad_token_id
-            model.save_pretrained(out)
-            tokenizer.save_pretrained(out)
-            with open(os.path.join(out, "world.json"), "w") as f:
-                json.dump({"flaw": MODELS[name][2], "flaw_rate": FLAW_RATE, "arch": MODELS[name][0]}, f)
-
-
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rebuild", action="store_true", help="retrain tokenizer and models from scratch")
-    args = ap.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
-    t0 = time.time()
-    build(args.rebuild)
-    print(f"built in {time.time() - t0:.0f}s")
-    # Where the accuracy goes: problems with the flawed kind of step versus the rest.
-    import evaluate
-    import models
-    examples, problems = evaluate.tinyworld_examples(500), test_problems(500)
-    for name in MODELS:
-        model, tok = models.load(name)
-        for temperature in (0.0, 1.0):
-            recs = evaluate.solo_eval(model, tok, examples, 64, temperature=temperature, show_progress=False)
-            flawed = [r["correct"] for r, p in zip(recs, problems) if has_flaw_step(p, MODELS[name][2])]
-            clean = [r["correct"] for r, p in zip(recs, problems) if not has_flaw_step(p, MODELS[name][2])]
-            print(f"{name:11s} T={temperature:.0f}: accuracy {evaluate.accuracy(recs):.3f} | on problems with a "
-                  f"{MODELS[name][2]} step {sum(flawed) / len(flawed):.3f} ({len(flawed)}) | "
-                  f"without {sum(clean) / len(clean):.3f} ({len(clean)})")
+    rng = random.Random(0)
+    p = test_problems(1)[0]
+    own, peer = write_solution(p, "borrow", rng), write_solution(p, "carry", rng)
+    print(p["question"], "\ngold", p["answer"], "\n\nshare (flaw: borrow):\n" + own, "\n\npeer (flaw: carry):\n" + peer)
+    for mode in ("cooperate", "compete"):
+        analysis = write_analysis(own, peer, mode, "borrow", rng)
+        print(f"\n{mode} analysis:\n{analysis}\n{mode} fusion:\n" +
+              write_fusion(p, own, peer, analysis, mode, "borrow", rng))

@@ -1,4 +1,4 @@
-"""evaluate.py (solo evaluation) and models.py (loading from the three sources)."""
+"""evaluate.py (solo and multi-agent evaluation, resumable predictions) and models.py (the three sources)."""
 import importlib.util
 import json
 import os
@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import evaluate
+import idea3
 import models
 from tasks import tinyworld
 
@@ -14,7 +15,7 @@ from tasks import tinyworld
 def test_tiny_world_models_load_and_know_the_world():
     model, tok = models.load("tiny-strong")
     assert tok.chat_template and tok.padding_side == "left" and tok.pad_token_id not in models.eos_ids(model, tok)
-    recs = evaluate.solo_eval(model, tok, evaluate.tinyworld_examples(64), 64, show_progress=False)
+    recs = evaluate.solo_eval(model, tok, evaluate.load_questions("tinyworld", 64), 64, show_progress=False)
     acc = evaluate.accuracy(recs)
     # The warm start is right on problems without a borrow step and mostly wrong on those with one.
     problems = tinyworld.test_problems(64)
@@ -54,34 +55,68 @@ def test_smollm2_converted_folder_round_trips(tmp_path):
     model.save_pretrained(tmp_path)             # a GGUF-loaded model would refuse this
     tok.save_pretrained(tmp_path)
     again, _ = models.load(str(tmp_path))
-    ids = torch.tensor([evaluate.encode_chat(tok, [{"role": "user", "content": "What is 2+3?"}])])
+    ids = torch.tensor([idea3.first_turn(tok, [{"role": "user", "content": "What is 2+3?"}])])
     a, b = model(ids).logits[0, -1], again(ids).logits[0, -1]
     torch.testing.assert_close(a, b)
     assert tok.decode(int(a.argmax())).strip() != ""     # a real language model, not random weights
 
 
-def test_extract_code_and_judging_kinds():
-    text = "Here:\n```python\ndef f(x):\n    return x\n```\nand again\n```python\ndef add(a, b):\n    return a + b\n```"
-    assert evaluate.extract_code(text).startswith("def add")
+def test_judging_kinds():
+    text = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
     code_ex = {"benchmark": "mbpp", "answer": None, "tests": ["assert add(1, 2) == 3"], "meta": {"test_setup": ""}}
-    assert evaluate.judge_one(text, code_ex) == ("passed", True)
-    assert evaluate.judge_one("```python\ndef add(a, b):\n    return a - b\n```", code_ex)[1] is False
+    r = evaluate.judge_one(text, code_ex)
+    assert r["correct"] and r["status"] == "passed" and r["code"].startswith("def add")
+    r = evaluate.judge_one("```python\ndef add(a, b):\n    return a - b\n```", code_ex)
+    assert r["correct"] is False and r["detail"]                  # the record says why it failed
     mc = {"benchmark": "arc_challenge", "answer": "C", "choices": ["a", "b", "c", "d"]}
-    assert evaluate.judge_one("So the answer is \\boxed{C}.", mc) == ("C", True)
-    assert evaluate.judge_one("\\boxed{B}", mc)[1] is False
+    assert evaluate.judge_one("So the answer is \\boxed{C}.", mc)["correct"]
+    assert not evaluate.judge_one("\\boxed{B}", mc)["correct"]
     math = {"benchmark": "math500", "answer": "\\frac{1}{2}"}
-    assert evaluate.judge_one("... \\boxed{0.5}", math) == ("0.5", True)
-    assert evaluate.judge_one("no answer here", math) == (None, False)
+    assert evaluate.judge_one("... \\boxed{0.5}", math) == {"extracted": "0.5", "correct": True, "status": "correct"}
+    assert evaluate.judge_one("no answer here", math)["status"] == "no_answer"
 
 
-def test_cli_writes_predictions_and_table(tmp_path, capsys):
-    out = tmp_path / "preds.jsonl"
-    table = evaluate.main(["--model", "tiny-strong", "--benchmarks", "tinyworld", "--limit", "16",
-                           "--max_new_tokens", "48", "--samples", "2", "--temperature", "1.0", "--out", str(out)])
-    rows = [json.loads(line) for line in open(out)]
-    assert len(rows) == 32 and {"id", "completion", "extracted", "gold", "correct"} <= set(rows[0])
-    acc, pass_k, n = table["tinyworld"]
+def _lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_cli_writes_predictions_resumes_and_refuses_other_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["--models", "tiny-strong", "--benchmarks", "tinyworld", "--limit", "16", "--max_new_tokens", "48",
+            "--samples", "2", "--temperature", "1.0", "--out_dir", str(out)]
+    table = evaluate.main(argv)
+    rows = _lines(out / "predictions.jsonl")
+    assert len(rows) == 32 and {"agent", "id", "completion", "extracted", "gold", "correct", "status"} <= set(rows[0])
+    acc, pass_k, n, _ = table[("0:tiny-strong", "tinyworld")]
     assert n == 16 and acc == sum(r["correct"] for r in rows) / 32 and pass_k >= acc
     assert "tinyworld" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        evaluate.main(["--samples", "4", "--temperature", "0"])
+    again = evaluate.main(argv[:5] + ["20"] + argv[6:])              # 4 more questions: only those are answered
+    assert len(_lines(out / "predictions.jsonl")) == 40 and again[("0:tiny-strong", "tinyworld")][2] == 20
+    with pytest.raises(SystemExit, match="other settings"):
+        evaluate.main(argv[:-4] + ["--temperature", "0.5", "--out_dir", str(out)])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--samples", "4", "--temperature", "0"], "greedy samples"),
+    (["--benchmarks", "tinyworld, gsm8"], "unknown ['gsm8']"),
+    (["--models", "tiny-strong,./nope"], "is not a tiny-world name"),
+    (["--protocol", "idea3"], "needs two or more"),
+    (["--temperature", "-1"], "--temperature must be >= 0"),
+])
+def test_cli_refuses_bad_input_before_loading_a_model(argv, message, monkeypatch, tmp_path):
+    monkeypatch.setattr(models, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    with pytest.raises(SystemExit, match=message.replace("[", "\\[").replace("]", "\\]")):
+        evaluate.main(argv + ["--out_dir", str(tmp_path)])
+
+
+@pytest.mark.parametrize("protocol", ["idea3", "debate"])
+def test_multi_agent_protocols_report_every_agent(protocol, tmp_path, capsys):
+    table = evaluate.main(["--models", "tiny-strong,tiny-weak", "--protocol", protocol, "--limit", "6",
+                           "--max_new_tokens", "48", "--debate_rounds", "1", "--out_dir", str(tmp_path)])
+    assert set(table) == {("0:tiny-strong", "tinyworld"), ("1:tiny-weak", "tinyworld")}
+    rows = _lines(tmp_path / "predictions.jsonl")
+    assert len(rows) == 12 and all("first_correct" in r and r["protocol"] == protocol for r in rows)
+    stages = {"idea3": {"share", "analysis", "fusion"}, "debate": {"share", "round1", "fusion"}}[protocol]
+    assert set(rows[0]["turns"]) == stages
+    assert "first answer" in capsys.readouterr().out

@@ -1,6 +1,12 @@
-"""train.py: two processes under DDP make the same update as one process on the same global batch; flags."""
+"""train.py: the GRPO update under DDP and micro-batching; the whole ILR step with 2 processes equals 1; resume
+after SIGKILL; three agents; bad input refused early."""
 import copy
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -8,8 +14,13 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import grpo
-from tasks import tinyworld
+import idea3
+import irt
+import models
 import train
+from conftest import ROOT
+from lab import flags
+from tasks import tinyworld
 
 AGGS = grpo.AGGREGATIONS
 
@@ -28,7 +39,7 @@ def fixed_batch(vocab: int, pad: int):
     loss_mask = attn.float().clone()
     loss_mask[:, :P] = 0
     adv = torch.randn(N, generator=g)
-    return {"tokens": tokens, "attention_mask": attn, "loss_mask": loss_mask, "advantages": adv, "prompt_len": P,
+    return {"tokens": tokens, "attention_mask": attn, "loss_mask": loss_mask, "advantages": adv, "start": P,
             "old_logp": None}
 
 
@@ -48,7 +59,7 @@ def one_update(model, batch, agg, world, micro_batch, kl=0.0):
             for p in model.parameters():
                 p.add_(0.01 * torch.randn_like(p))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    train.policy_update(cfg, policy, opt, batch, world, ref)
+    train.policy_update(cfg, policy, opt, batch, world, ref, max_len=6)
     return {k: model.state_dict()[k] - before[k] for k in before}
 
 
@@ -102,12 +113,158 @@ def test_micro_batching_does_not_change_the_update(tmp_path):
             torch.testing.assert_close(pieces[k], whole[k], atol=1e-6, rtol=1e-4)
 
 
-def test_flags_parse_and_reject_bad_input():
-    cfg = train.parse_args(["--lr", "3e-4", "--skip_zero_std", "true", "--model", "tiny-weak"])
-    assert cfg.lr == 3e-4 and cfg.skip_zero_std is True and cfg.model == "tiny-weak"
-    with pytest.raises(SystemExit, match="unknown flag"):
-        train.parse_args(["--learning_rate", "1"])
-    with pytest.raises(SystemExit, match="expects a float"):
-        train.parse_args(["--lr", "fast"])
-    with pytest.raises(SystemExit, match="loss_agg"):
-        train.parse_args(["--loss_agg", "mean"])
+# ----------------------------------------------------------------------------------------------------------------
+# The whole ILR step
+
+
+TINY_RUN = ["--agents", "tiny-strong,tiny-weak", "--questions_per_step", "2", "--group_size", "2",
+            "--max_new_tokens", "40", "--eval_data", "", "--sample_every", "0", "--log_every", "1"]
+
+
+def _fixed_episodes(parent_episodes, train_ids):
+    """A stand-in for idea3.run_episodes that returns precomputed episodes for the questions asked for."""
+    def run(learners, questions, modes, settings, gens):
+        G = settings.group_size
+        rows = [train_ids.index(q["id"]) * G + k for q in questions for k in range(G)]
+        out = []
+        for ep in parent_episodes:
+            out.append(idea3.Episodes(ep.tokens[rows], ep.attention_mask[rows], ep.loss_mask[rows], ep.start,
+                                      {s: [t[r] for r in rows] for s, t in ep.texts.items()},
+                                      {s: v[rows] for s, v in ep.lengths.items()},
+                                      {s: v[rows] for s, v in ep.truncated.items()}, dict(ep.seconds)))
+        return out
+    return run
+
+
+def _ilr_worker(rank, world, port, out_dir, episodes, ids, argv):
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    idea3.run_episodes = _fixed_episodes(episodes, ids)
+    # Plain SGD with lr 1: the change of the weights IS minus the gradient (Adam would hide a scale error).
+    torch.optim.AdamW = lambda params, lr, weight_decay, betas: torch.optim.SGD(params, lr=1.0)
+    train.main(flags.parse(train.Config, argv + ["--out_dir", out_dir], choices=train.CHOICES))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agg", ["seq-mean", "token-mean"])
+def test_two_processes_run_the_same_ilr_step_as_one(tmp_path, agg):
+    """Two agents, calibration on, 2 questions x G=2: rank 0 and rank 1 each hold one question's episodes; the
+    weights after the step equal those of one process holding both."""
+    argv = TINY_RUN + ["--steps", "1", "--interaction", "compete", "--loss_agg", agg, "--grad_clip", "0",
+                       "--warmup_steps", "0"]
+    cfg = flags.parse(train.Config, argv, choices=train.CHOICES)
+    pool, _ = train.question_pools(cfg)
+    qs = train.step_questions(pool, 0, 2, cfg.seed)
+    agents = []
+    for name in ("tiny-strong", "tiny-weak"):
+        m, tok = models.load(name)
+        agents.append(idea3.Agent(name, m, tok, models.eos_ids(m, tok), tok.pad_token_id))
+    settings = idea3.Settings(2, 1.0, 1.0, {"share": 40, "analysis": 40, "fusion": 40})
+    episodes = idea3.run_episodes(agents, qs, ["compete"] * 2, settings, [torch.Generator().manual_seed(s)
+                                                                           for s in (3, 4)])
+    ids = [q["id"] for q in qs]
+    weights = {}
+    for world in (1, 2):
+        out = str(tmp_path / f"w{world}")
+        port = 29500 + os.getpid() % 1000 + world
+        mp.spawn(_ilr_worker, args=(world, port, out, episodes, ids, argv), nprocs=world, join=True)
+        weights[world] = [models.load(os.path.join(out, "final", f"agent{i}"))[0].state_dict() for i in (0, 1)]
+    before = [a.model.state_dict() for a in agents]
+    for i in (0, 1):
+        moved = max((weights[1][i][k] - before[i][k]).abs().max().item() for k in before[i])
+        assert moved > 1e-4, "the step did not change the weights: nothing was tested"
+        for k in before[i]:
+            torch.testing.assert_close(weights[2][i][k], weights[1][i][k], atol=2e-6, rtol=1e-4)
+
+
+def _run(argv, out_dir, **popen):
+    cmd = [sys.executable, os.path.join(ROOT, "train.py")] + argv + ["--out_dir", str(out_dir)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+
+
+def _rows(out_dir):
+    with open(os.path.join(out_dir, "log.jsonl")) as f:
+        return {r["step"]: r for r in map(json.loads, f) if "step" in r}
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_same_run(tmp_path):
+    argv = TINY_RUN + ["--steps", "6", "--save_every", "2", "--interaction", "ratio", "--coop_ratio", "0.5"]
+    whole = _run(argv, tmp_path / "whole")
+    assert whole.wait(timeout=600) == 0, whole.stdout.read()
+    killed = _run(argv, tmp_path / "killed")
+    latest = tmp_path / "killed" / "checkpoints" / "latest"
+    while not latest.exists():
+        assert killed.poll() is None, "the run ended before its first checkpoint: " + killed.stdout.read()
+        time.sleep(0.2)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    resumed = _run(argv + ["--resume"], tmp_path / "killed")
+    output = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, output
+    assert "resumed from" in output
+    a, b = _rows(tmp_path / "whole"), _rows(tmp_path / "killed")
+    assert sorted(a) == sorted(b) == list(range(6))
+    for step in range(6):
+        for key in ("0/R", "1/R", "0/Rbar", "0/grad_norm", "1/grad_norm", "0/len_fusion", "coop"):
+            assert a[step][key] == pytest.approx(b[step][key], rel=1e-6, abs=1e-9), (step, key)
+
+
+def test_three_agents_run_a_step(tmp_path):
+    argv = TINY_RUN[2:] + ["--agents", "tiny-strong,tiny-weak,tiny-strong", "--steps", "1",
+                           "--interaction", "compete", "--out_dir", str(tmp_path)]
+    train.main(flags.parse(train.Config, argv, choices=train.CHOICES))
+    row = _rows(tmp_path)[0]
+    assert {"0/R", "1/R", "2/R", "2/len_analysis", "2/first"} <= set(row)
+    assert os.path.exists(tmp_path / "final" / "agent2" / "model.safetensors")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--temperature", "0"], "--temperature must be > 0"),
+    (["--temperature", "-1"], "--temperature must be > 0"),
+    (["--group_size", "1"], "--group_size must be at least 2"),
+    (["--steps", "0"], "--steps must be at least 1"),
+    (["--updates_per_batch", "0"], "--updates_per_batch must be at least 1"),
+    (["--coop_ratio", "1.5"], "--coop_ratio must be in"),
+    (["--agents", "tiny-strong,,tiny-weak"], "empty name"),
+    (["--agents", "./no/such/folder"], "is not a tiny-world name"),
+    (["--data", "gsm8"], "--data 'gsm8' is unknown"),
+    (["--eval_data", "math50"], "--eval_data 'math50' is unknown"),
+    (["--lr", "nan"], "--lr must be a positive number"),
+])
+def test_bad_input_is_refused_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        train.check(flags.parse(train.Config, argv, choices=train.CHOICES), world=1)
+    assert message in str(e.value)
+
+
+def test_flags_and_process_count_errors(capsys):
+    cfg = flags.parse(train.Config, ["--lr=3e-4", "--skip_zero_std", "--agents", "tiny-weak"], choices=train.CHOICES)
+    assert cfg.lr == 3e-4 and cfg.skip_zero_std is True and cfg.agents == "tiny-weak"
+    for argv, message in ((["--learning_rate", "1"], "unrecognized arguments"), (["--lr", "fast"], "expects a float"),
+                          (["--loss_agg", "mean"], "invalid choice"), (["--interaction", "chat"], "invalid choice")):
+        with pytest.raises(SystemExit):
+            flags.parse(train.Config, argv, choices=train.CHOICES)
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="divisible by the 3 processes"):
+        train.check(train.Config(questions_per_step=8), world=3)
+    with pytest.raises(SystemExit):
+        flags.parse(train.Config, ["--help"], choices=train.CHOICES)
+    assert "--share_reward" in capsys.readouterr().out
+
+
+def test_existing_run_and_foreign_rasch_table_are_refused(tmp_path):
+    (tmp_path / "log.jsonl").write_text("{}\n")
+    with pytest.raises(SystemExit, match="already holds a run"):
+        train.main(flags.parse(train.Config, TINY_RUN + ["--out_dir", str(tmp_path)], choices=train.CHOICES))
+    with pytest.raises(SystemExit, match="no complete checkpoint"):
+        train.main(flags.parse(train.Config, TINY_RUN + ["--out_dir", str(tmp_path), "--resume"],
+                               choices=train.CHOICES))
+    table = irt.RaschModel(["a", "b"], [0.0, 1.0], ["0", "1"], [0.0, 0.5], [0.1, 0.1], 1.0)
+    table.save(tmp_path / "other.jsonl")
+    with pytest.raises(ValueError, match="Rasch table|question ids|not in"):
+        train.main(flags.parse(train.Config, TINY_RUN + ["--out_dir", str(tmp_path / "run"), "--rasch_table",
+                                                          str(tmp_path / "other.jsonl"), "--steps", "1"],
+                               choices=train.CHOICES))

@@ -1,0 +1,58 @@
+"""Perception calibration: shift each agent's reward by where it stands among its peers' rewards on the question.
+
+With m agents and G paired episodes per question b, agent i's k-th reward R[i,b,k] becomes
+
+    Rbar[i,b,k] = R[i,b,k] + sum_{l != i} clip( (R[i,b,k] - mean_l) / (max_l - min_l),  -1/(m-1), +1/(m-1) )
+
+where mean_l, max_l, min_l are over agent l's G rewards on question b in this step. The term rewards an episode
+that beats what the peers typically got (and penalises one below it), scaled by the peers' spread; the clip keeps
+the total shift within [-1, +1]. Two readings this code makes (the paper leaves them open):
+  - a peer whose G rewards are all equal (max_l = min_l, common with 0/1 rewards) adds 0: it has no spread to
+    measure against;
+  - m = 1 returns the rewards unchanged (there are no peers).
+Why the base reward needs more than two levels (tests/test_calibration.py shows it): with rewards in {0, 1},
+the peers' statistics are constants within agent i's group and the term only grows with R, so Rbar takes two
+values in R's order: Rbar = c0 + c1 R with c1 >= 1. Std-scaled advantages then do not change at all, and
+mean-centred ones (train.py's default) are only multiplied by c1, a weight per question. train.py's default
+reward therefore adds a smaller weight on the agent's own first solution to the final answer's correctness.
+
+    python calibration.py      # a worked example with two agents
+"""
+import torch
+
+
+def calibrate(rewards: torch.Tensor) -> torch.Tensor:
+    """rewards (m, B, G) float -> calibrated rewards (m, B, G)."""
+    if rewards.dim() != 3:
+        raise ValueError(f"rewards must be (agents, questions, episodes), got shape {tuple(rewards.shape)}")
+    m = rewards.shape[0]
+    if m == 1:
+        return rewards.clone()
+    mean = rewards.mean(-1, keepdim=True)                                         # (m, B, 1) per peer l
+    spread = rewards.amax(-1, keepdim=True) - rewards.amin(-1, keepdim=True)      # (m, B, 1)
+    bound = 1.0 / (m - 1)
+    out = rewards.clone()
+    for i in range(m):
+        for l in range(m):
+            if l == i:
+                continue
+            # (R_i - mean_l) / (max_l - min_l) for every episode of agent i; 0 where peer l has no spread
+            term = (rewards[i] - mean[l]) / spread[l].clamp(min=1e-12)            # (B, G)
+            term = torch.where(spread[l] > 0, term.clamp(-bound, bound), torch.zeros_like(term))
+            out[i] += term
+    return out
+
+
+def advantage_shift(raw_adv: torch.Tensor, cal_adv: torch.Tensor) -> float:
+    """How much calibration moved the advantages: mean |A_cal - A_raw| over the episodes (0 = no effect)."""
+    return float((cal_adv - raw_adv).abs().mean())
+
+
+if __name__ == "__main__":
+    # Agent 0 and agent 1 on one question, G = 4; rewards = final answer right (1) + 0.5 x first solution right.
+    R = torch.tensor([[[1.5, 1.0, 0.0, 0.5]],
+                      [[1.5, 1.5, 1.0, 0.0]]])                                     # (m=2, B=1, G=4)
+    print("rewards\n", R.squeeze(1), "\ncalibrated\n", calibrate(R).squeeze(1))
+    print("two-level rewards\n", torch.tensor([[[1., 0, 0, 1]], [[1., 1, 0, 1]]]).squeeze(1), "\ncalibrated\n",
+          calibrate(torch.tensor([[[1., 0, 0, 1]], [[1., 1, 0, 1]]])).squeeze(1),
+          "\n(same order, two values: after centring and std scaling, nothing changes)")

@@ -1,0 +1,75 @@
+"""Checkpoints that survive a crash, and exact resume.
+
+    out_dir/checkpoints/step-000040/agent0/      each agent as a Hugging Face folder (model + tokenizer)
+    out_dir/checkpoints/step-000040/trainer.pt   optimizers, schedulers, RNG states, the next step, Rasch abilities
+    out_dir/checkpoints/latest                   the name of the newest complete checkpoint
+
+A checkpoint is written into step-XXXXXX.tmp and renamed when complete (a rename is atomic), and `latest` is
+replaced the same way, so a crash while saving leaves the previous checkpoint whole. The two newest are kept.
+Exact resume also needs the data and the sampling to continue where they stopped: train.py draws the questions of
+step s from (seed, s) and reseeds the samplers from (seed, s, rank) at every step, so the step number is enough.
+"""
+import os
+import random
+import shutil
+
+import torch
+
+KEEP = 2
+
+
+def save(out_dir: str, step: int, agents: list, state: dict) -> str:
+    """Write agents (objects with .model and .tokenizer) and `state` (picklable) as the checkpoint for `step`."""
+    root = os.path.join(out_dir, "checkpoints")
+    final = os.path.join(root, f"step-{step:06d}")
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for i, a in enumerate(agents):
+        a.model.save_pretrained(os.path.join(tmp, f"agent{i}"))
+        a.tokenizer.save_pretrained(os.path.join(tmp, f"agent{i}"))
+    rng = {"python": random.getstate(), "torch": torch.get_rng_state(),
+           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    torch.save({**state, "step": step, "rng": rng}, os.path.join(tmp, "trainer.pt"))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    with open(os.path.join(root, "latest.tmp"), "w") as f:
+        f.write(os.path.basename(final))
+    os.replace(os.path.join(root, "latest.tmp"), os.path.join(root, "latest"))
+    for old in sorted(d for d in os.listdir(root) if d.startswith("step-") and not d.endswith(".tmp"))[:-KEEP]:
+        shutil.rmtree(os.path.join(root, old), ignore_errors=True)
+    return final
+
+
+def latest(out_dir: str) -> str | None:
+    """The newest complete checkpoint folder under out_dir, or None."""
+    pointer = os.path.join(out_dir, "checkpoints", "latest")
+    if not os.path.exists(pointer):
+        return None
+    with open(pointer) as f:
+        path = os.path.join(out_dir, "checkpoints", f.read().strip())
+    return path if os.path.exists(os.path.join(path, "trainer.pt")) else None
+
+
+def trainer_state(config: dict, learners: list, result: dict, abilities=None) -> dict:
+    """What a checkpoint holds besides the weights: the config, each agent's optimizer and scheduler, results."""
+    return {"config": config, "result": result, "abilities": abilities,
+            "optimizers": [a.optimizer.state_dict() for a in learners],
+            "schedulers": [a.scheduler.state_dict() for a in learners]}
+
+
+def restore(path: str, config: dict, learners: list, may_change=()) -> dict:
+    """Load trainer.pt into the learners' optimizers and schedulers and restore the RNG states. Refuses a
+    checkpoint whose config differs from `config` outside the keys in `may_change`. Returns the state."""
+    state = torch.load(os.path.join(path, "trainer.pt"), weights_only=False)
+    changed = [k for k, v in state["config"].items() if config.get(k) != v and k not in may_change]
+    if changed:
+        raise SystemExit(f"--resume with other settings than the run had: {', '.join('--' + k for k in changed)}")
+    for a, opt, sched in zip(learners, state["optimizers"], state["schedulers"]):
+        a.optimizer.load_state_dict(opt)
+        a.scheduler.load_state_dict(sched)
+    random.setstate(state["rng"]["python"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if state["rng"]["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return state

@@ -1,0 +1,171 @@
+"""Warm start of the two tiny models: supervised training on flawed solutions, then on flawed Idea3 discussions.
+
+Phase 1 (solve): next-token loss on question -> worked solution, the flawed kind of step written wrong 70% of the
+time (tasks/tinyworld.py). Phase 2 (discuss): the same model continues on whole Idea3 conversations built by
+idea3.py's own prompt and turn functions, so training and use see the same tokens:
+    [question] own solution [analysis prompt: the peer's solution] analysis [fusion prompt] fusion
+with the loss on the three own turns. The peer's solution comes from the other model's flaw (60%), no flaw (20%)
+or the same flaw (20%), so a verdict must come from checking, not from knowing the peer. A quarter of each
+phase-2 batch stays plain solving so the solver does not drift. Each model applies ITS OWN flaw wherever it
+computes: solving, re-doing a peer's line in the analysis, working a step out again in the fusion.
+
+    python -m tasks.warmstart              # build what is missing, then measure sharing vs fusion (T=1, 500 test)
+    python -m tasks.warmstart --rebuild    # retrain the tokenizer and both models from scratch
+The committed weights in assets/tinyworld/ come from --rebuild; the measurement is saved beside them.
+"""
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+
+if __package__ in (None, ""):   # run as a file: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import idea3  # noqa: E402
+from tasks import tinyworld as tw  # noqa: E402
+
+SOLVE_STEPS = {"tiny-strong": 600, "tiny-weak": 800}   # phase 1: batches of 64 solutions (lr 3e-3)
+DISCUSS_STEPS = {"tiny-strong": 400, "tiny-weak": 400}  # phase 2: batches of 32 rows, 3/4 conversations (lr 1e-3)
+PEER_FLAWS = (("other", 0.6), ("none", 0.2), ("same", 0.2))
+
+
+def other_flaw(flaw: str) -> str:
+    return "carry" if flaw == "borrow" else "borrow"
+
+
+def reply(tokenizer, text: str) -> list[int]:
+    """An assistant turn's ids, closed by the end-of-turn token the model must learn to emit."""
+    return tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
+
+
+def solve_row(tokenizer, p: dict, flaw: str, rng: random.Random):
+    """(ids, labels) for question -> flawed solution; labels -100 outside the reply."""
+    prompt = idea3.first_turn(tokenizer, idea3.solo_messages(tw.as_question(p, 0, "warm")))
+    own = reply(tokenizer, tw.write_solution(p, flaw, rng))
+    return prompt + own, [-100] * len(prompt) + own
+
+
+def discussion_row(tokenizer, p: dict, flaw: str, rng: random.Random, mode: str | None = None):
+    """(ids, labels) for one whole Idea3 conversation of an agent with this flaw, in the given (or a random) mode."""
+    mode = mode or rng.choice(("cooperate", "compete"))
+    kind = rng.choices([k for k, _ in PEER_FLAWS], [w for _, w in PEER_FLAWS])[0]
+    peer_flaw = {"other": other_flaw(flaw), "none": None, "same": flaw}[kind]
+    own_text, peer_text = tw.write_solution(p, flaw, rng), tw.write_solution(p, peer_flaw, rng)
+    analysis = tw.write_analysis(own_text, peer_text, mode, flaw, rng)
+    fusion = tw.write_fusion(p, own_text, peer_text, analysis, mode, flaw, rng)
+    ids = idea3.first_turn(tokenizer, idea3.solo_messages(tw.as_question(p, 0, "warm")))
+    labels = [-100] * len(ids)
+    for user, text in ((None, own_text), (idea3.analysis_prompt([peer_text], mode, "tiny"), analysis),
+                       (idea3.fusion_prompt(mode, "tiny"), fusion)):
+        if user is not None:
+            glue = idea3.next_turn(tokenizer, user, closed=True)
+            ids, labels = ids + glue, labels + [-100] * len(glue)
+        own = reply(tokenizer, text)
+        ids, labels = ids + own, labels + own
+    return ids, labels
+
+
+def collate(rows: list[tuple], pad_id: int):
+    """Right-pad (ids, labels) rows: ids (B, T), labels (B, T) with -100 on padding."""
+    T = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), T), pad_id)
+    labels = torch.full((len(rows), T), -100)
+    for i, (x, y) in enumerate(rows):
+        ids[i, :len(x)], labels[i, :len(y)] = torch.tensor(x), torch.tensor(y)
+    return ids, labels
+
+
+def train_phase(model, tokenizer, name: str, steps: int, batch: int, lr: float, discuss: float, seed: int):
+    """`steps` AdamW steps; each batch has a `discuss` fraction of conversations, the rest plain solutions."""
+    flaw = tw.MODELS[name][2]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
+    stream, rng, t0 = tw.train_problems(seed), random.Random(seed + 1), time.time()
+    model.train()
+    for s in range(steps):
+        # Linear warm-up for 30 steps, then cosine to 10% of lr: the shape that converged fastest in probes.
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (s + 1) / 30) * (0.1 + 0.45 * (1 + math.cos(math.pi * s / steps)))
+        n_talk = round(batch * discuss)
+        rows = [discussion_row(tokenizer, next(stream), flaw, rng) for _ in range(n_talk)]
+        rows += [solve_row(tokenizer, next(stream), flaw, rng) for _ in range(batch - n_talk)]
+        ids, labels = collate(rows, tokenizer.pad_token_id)
+        loss = model(input_ids=ids, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if s % 100 == 0 or s == steps - 1:
+            print(f"  {name} step {s:4d}/{steps}  loss {loss.item():.4f}  {time.time() - t0:5.0f}s", flush=True)
+    return model.eval()
+
+
+def build(rebuild: bool = False, names=tuple(tw.MODELS)) -> None:
+    """Build the tokenizer and any missing model under assets/tinyworld/ (phase 1, then phase 2)."""
+    from transformers import AutoTokenizer
+    tok_dir = os.path.join(tw.ASSETS, "tokenizer")
+    if rebuild or not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
+        tw.build_tokenizer(tok_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    for name in names:
+        out = os.path.join(tw.ASSETS, name)
+        if not rebuild and os.path.exists(os.path.join(out, "config.json")):
+            continue
+        t0 = time.time()
+        print(f"warm-starting {name}: solving ...", flush=True)
+        torch.manual_seed(0)
+        arch, overrides, flaw = tw.MODELS[name]
+        model = tw.new_model(arch, tokenizer, **overrides)
+        train_phase(model, tokenizer, name, SOLVE_STEPS[name], batch=64, lr=3e-3, discuss=0.0, seed=0)
+        print(f"warm-starting {name}: discussing ...", flush=True)
+        train_phase(model, tokenizer, name, DISCUSS_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=1)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        with open(os.path.join(out, "world.json"), "w") as f:
+            json.dump({"flaw": flaw, "flaw_rate": tw.FLAW_RATE, "arch": arch, "solve_steps": SOLVE_STEPS[name],
+                       "discuss_steps": DISCUSS_STEPS[name], "minutes": round((time.time() - t0) / 60, 1)}, f)
+
+
+def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
+    """Sharing vs fusion accuracy of each tiny model with the other as its peer, per mode, at T=1 on n test
+    problems, split by whether the problem contains the agent's own flawed kind of step."""
+    import models
+    from judge import grade
+    agents = []
+    for name in tw.MODELS:
+        model, tok = models.load((folders or {}).get(name, name))
+        agents.append(idea3.Agent(name, model, tok, models.eos_ids(model, tok), tok.pad_token_id))
+    problems = tw.test_problems(n)
+    questions = [tw.as_question(p, i, "test") for i, p in enumerate(problems)]
+    settings = idea3.Settings(group_size=1, temperature=1.0, max_tokens={"share": 48, "analysis": 48, "fusion": 48})
+    table = {}
+    for mode in ("cooperate", "compete"):
+        gens = [torch.Generator().manual_seed(seed + i) for i in range(len(agents))]
+        episodes = idea3.run_episodes(agents, questions, [mode] * n, settings, gens)
+        for a, ep in zip(agents, episodes):
+            flaw = tw.MODELS[a.name][2]
+            has = [tw.has_flaw_step(p, flaw) for p in problems]
+            for stage in ("share", "fusion"):
+                right = [grade(t, q["answer"]).correct for t, q in zip(ep.texts[stage], questions)]
+                table[f"{a.name} {mode} {stage}"] = {
+                    "all": sum(right) / n,
+                    "with own flaw": sum(r for r, h in zip(right, has) if h) / max(1, sum(has)),
+                    "without": sum(r for r, h in zip(right, has) if not h) / max(1, n - sum(has))}
+    return table
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(os.cpu_count() or 1)
+    t0 = time.time()
+    build("--rebuild" in sys.argv[1:])
+    print(f"built in {time.time() - t0:.0f}s; measuring sharing vs fusion (T=1, 500 held-out problems) ...")
+    table = measure()
+    print(f"{'agent / mode / turn':32s} {'all':>6s} {'with own flaw':>14s} {'without':>8s}")
+    for key, row in table.items():
+        print(f"{key:32s} {row['all']:6.3f} {row['with own flaw']:14.3f} {row['without']:8.3f}")
+    with open(os.path.join(tw.ASSETS, "measured.json"), "w") as f:
+        json.dump({"command": "python -m tasks.warmstart", "table": table}, f, indent=1)
