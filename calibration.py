@@ -12,9 +12,10 @@ the total shift within [-1, +1]. Two readings this code makes (the paper leaves 
   - m = 1 returns the rewards unchanged (there are no peers).
 Why the base reward needs more than two levels (tests/test_calibration.py shows it): with rewards in {0, 1},
 the peers' statistics are constants within agent i's group and the term only grows with R, so Rbar takes two
-values in R's order: Rbar = c0 + c1 R with c1 >= 1. Std-scaled advantages then do not change at all, and
-mean-centred ones (train.py's default) are only multiplied by c1, a weight per question. train.py's default
-reward therefore adds a smaller weight on the agent's own first solution to the final answer's correctness.
+values in R's order: Rbar = c0 + c1 R (c1 = 2 where the peer's rewards vary, else 1). Std-scaled advantages then
+do not change at all, and mean-centred ones (train.py's default) are only multiplied by c1, a weight per question.
+Calibration never reorders a group (the term grows with R); with more levels it changes the gaps between them, and
+so the advantages. train.py's default reward therefore adds a smaller weight on the own first solution.
 
     python calibration.py      # a worked example with two agents
 """

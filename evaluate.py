@@ -31,8 +31,8 @@ import idea3
 import models
 from judge import extract_code, grade, grade_choice, run_tests
 from lab import flags
-from tasks import tinyworld
-from tasks.benchmarks import BENCHMARKS, LETTERS, MATH_FIVE, load_benchmark
+from tasks import NAMES, load_questions
+from tasks.benchmarks import LETTERS, MATH_FIVE
 
 
 @dataclass
@@ -58,21 +58,6 @@ class Config:
 
 CHOICES = {"protocol": ("single", "idea3", "debate"), "idea3_mode": ("cooperate", "compete"),
            "device": ("auto", "cpu", "cuda"), "dtype": ("float32", "bfloat16", "float16")}
-
-
-def benchmark_names() -> tuple:
-    return ("tinyworld", "math5") + tuple(BENCHMARKS)
-
-
-def is_benchmark(name: str) -> bool:
-    return name in benchmark_names()
-
-
-def load_questions(name: str, limit: int = 0) -> list[dict]:
-    """Questions of a benchmark as dicts {id, question, answer, benchmark, tests?, choices?, meta?}."""
-    if name == "tinyworld":
-        return [tinyworld.as_question(p, i, "test") for i, p in enumerate(tinyworld.test_problems(limit or 500))]
-    return [dataclasses.asdict(e) for e in load_benchmark(name, limit=limit or None)]
 
 
 def judge_one(text: str, q: dict, code_timeout: float = 5.0) -> dict:
@@ -128,8 +113,23 @@ def solo_eval(model, tokenizer, questions: list[dict], max_new_tokens: int = 512
     return records
 
 
+def solo_accuracy(model, tokenizer, questions: list[dict], max_new_tokens: int, samples: int, seed: int = 0,
+                  rank: int = 0, world: int = 1) -> tuple[float, float]:
+    """(greedy accuracy, T=1 mean@samples) alone on the questions; under torchrun each rank answers its shard and
+    the counts are summed. samples = 0 skips the sampled accuracy (nan)."""
+    shard = questions[rank::world]
+    greedy = solo_eval(model, tokenizer, shard, max_new_tokens, temperature=0.0, show_progress=False)
+    sampled = solo_eval(model, tokenizer, shard, max_new_tokens, temperature=1.0, samples=samples,
+                        seed=seed + rank, show_progress=False) if samples else []
+    counts = torch.tensor([sum(r["correct"] for r in greedy), len(greedy), sum(r["correct"] for r in sampled),
+                           len(sampled)], dtype=torch.float64)
+    if world > 1:
+        torch.distributed.all_reduce(counts)
+    return float(counts[0] / counts[1]), float(counts[2] / counts[3]) if samples else float("nan")
+
+
 def self_rank(agents, questions: list[dict], K: int, max_new_tokens: int, seed: int, rank: int = 0,
-              world: int = 1):
+              world: int = 1, show_progress: bool = True):
     """ILR's self-ranking: every agent answers every question K times alone (T=1). Returns successes (m, Q), the
     response counts irt.fit needs. Under torchrun each rank answers its shard and the counts are summed."""
     import numpy as np
@@ -138,7 +138,7 @@ def self_rank(agents, questions: list[dict], K: int, max_new_tokens: int, seed: 
     index = {q["id"]: j for j, q in enumerate(questions)}
     for i, a in enumerate(agents):
         recs = solo_eval(a.model, a.tokenizer, [questions[j] for j in mine], max_new_tokens, temperature=1.0,
-                         samples=K, batch_size=64, seed=seed * 1000 + rank, show_progress=rank == 0)
+                         samples=K, batch_size=64, seed=seed * 1000 + rank, show_progress=show_progress and rank == 0)
         for r in recs:
             counts[i, index[r["id"]]] += float(r["correct"])
     if world > 1:
@@ -191,9 +191,9 @@ def main(argv=None) -> dict:
     names = [n for b in names for n in (MATH_FIVE if b == "math5" else (b,))]
     sources = [m.strip() for m in cfg.models.split(",") if m.strip()]
     # Every name and flag is checked before a model loads.
-    unknown = [n for n in names if not is_benchmark(n)]
+    unknown = [n for n in names if n not in NAMES]
     if unknown or not names:
-        sys.exit(f"evaluate.py: --benchmarks: unknown {unknown or cfg.benchmarks!r}; known: {benchmark_names()}")
+        sys.exit(f"evaluate.py: --benchmarks: unknown {unknown or cfg.benchmarks!r}; known: {NAMES} and math5")
     bad = [s for s in sources if not models.is_loadable(s)]
     if bad or not sources:
         sys.exit(f"evaluate.py: --models: {bad or cfg.models!r} is not a tiny-world name, smollm2, an existing "

@@ -19,13 +19,12 @@ Run (the default is ILR on the tiny world, strong + weak model, about 10 minutes
     torchrun --standalone --nproc_per_node=1 train.py --agents tiny-strong      # single-agent GRPO, same budget
     torchrun --standalone --nproc_per_node=2 train.py --interaction ratio --coop_ratio 0.4
     torchrun --standalone --nproc_per_node=8 train.py --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct \\
-        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16
+        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16 --fsdp
 Every Config field is a flag (python train.py --help).
 """
 import contextlib
 import copy
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -43,8 +42,9 @@ import grpo
 import idea3
 import irt
 import models
+import tasks
 from judge import grade
-from lab import checkpoint, flags
+from lab import checkpoint, flags, fsdp
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Config:
     data: str = "tinyworld"          # training questions: tinyworld (its train split) or a tasks.benchmarks name
     eval_data: str = "tinyworld"     # held-out questions for the before/after solo accuracy; "" skips it
     eval_n: int = 500                # how many held-out questions (the first eval_n)
-    eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k)
+    eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k); 0 skips it
     val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
     steps: int = 100                 # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
     questions_per_step: int = 8      # questions per step over all ranks (divisible by the number of processes)
@@ -87,7 +87,9 @@ class Config:
     temperature: float = 1.0         # sampling temperature of the episodes (and of the log-probs in the loss)
     top_p: float = 1.0               # nucleus sampling of the episodes
     seed: int = 0                    # seeds the question order, the initialisation and the sampling
-    dtype: str = "float32"           # float32 | bfloat16 | float16 for the weights
+    dtype: str = "float32"           # float32 | bfloat16 | float16 for the weights (with --fsdp: of the compute)
+    fsdp: bool = False               # shard weights, gradients and AdamW state over ranks (FSDP2, lab/fsdp.py)
+    grad_checkpointing: bool = False  # recompute decoder layers in the backward: less memory, ~1/3 more compute
     device: str = "auto"             # auto (cuda if available) | cpu | cuda
     log_every: int = 1               # console line every N steps (the JSONL log gets every step)
     sample_every: int = 25           # print one whole discussion every N steps (0 = never)
@@ -111,12 +113,11 @@ def check(cfg: Config, world: int) -> None:
     for n in names:
         need(models.is_loadable(n), f"--agents: {n!r} is not a tiny-world name, smollm2, an existing folder or a "
                                     f"hub id (owner/name)")
-    need(cfg.data == "tinyworld" or evaluate.is_benchmark(cfg.data),
-         f"--data {cfg.data!r} is unknown; use tinyworld or one of {evaluate.benchmark_names()}")
-    need(not cfg.eval_data or cfg.eval_data == "tinyworld" or evaluate.is_benchmark(cfg.eval_data),
-         f"--eval_data {cfg.eval_data!r} is unknown; use tinyworld, '' or one of {evaluate.benchmark_names()}")
+    need(cfg.data in tasks.NAMES, f"--data {cfg.data!r} is unknown; use one of {tasks.NAMES}")
+    need(not cfg.eval_data or cfg.eval_data in tasks.NAMES,
+         f"--eval_data {cfg.eval_data!r} is unknown; use '' (no evaluation) or one of {tasks.NAMES}")
     for name in ("steps", "questions_per_step", "micro_batch", "max_new_tokens", "peer_max_tokens", "rank_samples",
-                 "updates_per_batch", "eval_n", "eval_samples", "val_n"):
+                 "updates_per_batch", "eval_n", "val_n"):
         need(getattr(cfg, name) >= 1, f"--{name} must be at least 1, got {getattr(cfg, name)}")
     need(cfg.group_size >= 2, f"--group_size must be at least 2 (got {cfg.group_size}): GRPO's advantage is the "
                               f"reward minus its group's mean, so a group of 1 always has advantage 0")
@@ -126,39 +127,13 @@ def check(cfg: Config, world: int) -> None:
     need(0 <= cfg.coop_ratio <= 1, f"--coop_ratio must be in [0, 1], got {cfg.coop_ratio}")
     need(cfg.lr > 0 and math.isfinite(cfg.lr), f"--lr must be a positive number, got {cfg.lr}")
     for name in ("kl_coef", "share_reward", "format_reward", "ability_drift", "grad_clip", "weight_decay",
-                 "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every"):
+                 "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every", "eval_samples"):
         need(getattr(cfg, name) >= 0, f"--{name} must be >= 0, got {getattr(cfg, name)}")
     need(cfg.questions_per_step % world == 0, f"--questions_per_step {cfg.questions_per_step} must be divisible by "
                                               f"the {world} processes, so each runs whole episodes")
     need(cfg.device != "cuda" or torch.cuda.is_available(), "--device cuda, but torch sees no GPU; use --device cpu")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Questions: a finite training pool, a validation pool for the abilities, held-out questions for evaluation
-
-
-def question_pools(cfg: Config) -> tuple[list[dict], list[dict]]:
-    """(train, validation) question dicts {id, question, answer, benchmark, ...} with unique string ids."""
-    if cfg.data == "tinyworld":
-        from tasks import tinyworld as tw
-        return ([tw.as_question(p, i, "train") for i, p in enumerate(tw.train_split())],
-                [tw.as_question(p, i, "val") for i, p in enumerate(tw.validation_problems(cfg.val_n))])
-    rows = evaluate.load_questions(cfg.data)
-    random.Random(cfg.seed).shuffle(rows)              # validation: a seeded sample held back from training
-    if len(rows) <= cfg.val_n:
-        sys.exit(f"train.py: --data {cfg.data} has {len(rows)} questions, too few to hold back --val_n {cfg.val_n}")
-    return rows[cfg.val_n:], rows[:cfg.val_n]
-
-
-@functools.lru_cache(maxsize=4)
-def epoch_order(size: int, seed: int, epoch: int) -> list[int]:
-    return random.Random(seed * 7919 + epoch).sample(range(size), size)
-
-
-def step_questions(pool: list[dict], step: int, n: int, seed: int) -> list[dict]:
-    """The n questions of `step`: consecutive slices of a seeded shuffle, reshuffled every epoch. Depends only on
-    (seed, step), so a resumed run continues exactly."""
-    return [pool[epoch_order(len(pool), seed, j // len(pool))[j % len(pool)]] for j in range(step * n, (step + 1) * n)]
+    need(not cfg.fsdp or "MASTER_ADDR" in os.environ, "--fsdp shards over torchrun's processes: torchrun "
+         "--nproc_per_node=N train.py --fsdp (N = 1 runs the sharded code with nothing to shard it over)")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -169,22 +144,24 @@ def step_questions(pool: list[dict], step: int, n: int, seed: int) -> list[dict]
 class Learner(idea3.Agent):
     """An agent and what training it needs."""
     source: str = ""                 # what --agents named
-    policy: torch.nn.Module = None   # grpo.TokenLogprobs(model), DDP-wrapped under torchrun
+    policy: torch.nn.Module = None   # grpo.TokenLogprobs(model): DDP-wrapped under torchrun, or FSDP-sharded
     optimizer: torch.optim.Optimizer = None
     scheduler: object = None
     reference: torch.nn.Module = None   # frozen initial copy for the KL term (kl_coef > 0)
 
 
 def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> list[Learner]:
-    learners = []
+    learners, compute = [], getattr(torch, cfg.dtype)
+    weights = torch.float32 if cfg.fsdp else compute   # FSDP: float32 master weights, computes in --dtype
     for i, source in enumerate(a.strip() for a in cfg.agents.split(",")):
-        model, tok = models.load(source, dtype=getattr(torch, cfg.dtype), device=device)
-        reference = copy.deepcopy(model).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
+        model, tok = models.load(source, dtype=weights, device=device)
+        reference = copy.deepcopy(model).to(compute).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
         if resume_from:   # the trained weights; the reference stays the initial model
-            model, tok = models.load(os.path.join(resume_from, f"agent{i}"), dtype=getattr(torch, cfg.dtype),
-                                     device=device)
-        policy = grpo.TokenLogprobs(model)
-        if world > 1:
+            model, tok = models.load(os.path.join(resume_from, f"agent{i}"), dtype=weights, device=device)
+        if cfg.grad_checkpointing:   # torch's non-reentrant checkpoint around each decoder layer's forward
+            model.activation_checkpointing_enable()
+        policy = fsdp.shard(model, compute) if cfg.fsdp else grpo.TokenLogprobs(model)
+        if world > 1 and not cfg.fsdp:
             policy = torch.nn.parallel.DistributedDataParallel(
                 policy, device_ids=[device] if device.type == "cuda" else None)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
@@ -209,8 +186,9 @@ def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt
             sys.exit(f"train.py: {path} holds abilities of {table.respondent_ids}, not of --agents {agents}; "
                      f"delete it or point --rasch_table elsewhere")
     else:
-        successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed, rank,
-                                       world)                                                 # (m, Q) counts
+        with fsdp.whole(learners):   # --fsdp: generation needs whole weights (no AdamW state exists yet)
+            successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed,
+                                           rank, world)                                         # (m, Q) counts
         table = irt.fit(successes, [[cfg.rank_samples] * len(ids)] * len(agents), question_ids=ids,
                         respondent_ids=agents)
         if rank == 0:
@@ -229,8 +207,9 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
     """One optimizer step on this rank's episodes of one agent.
 
     batch: tokens, attention_mask, loss_mask (N, L); advantages (N,); start (first trained column); old_logp
-    (N, L - start) or None. DDP averages gradients over ranks, so each rank divides the step totals by `world`:
-    the update equals one process holding the whole global batch. A non-finite gradient skips the step.
+    (N, L - start) or None. DDP (and FSDP's reduce-scatter) average gradients over ranks, so each rank divides the
+    step totals by `world`: the update equals one process holding the whole global batch. A non-finite gradient
+    skips the step.
     """
     S = batch["start"]
     mask = batch["loss_mask"][:, S:]                                                    # (N, T) trained tokens
@@ -242,8 +221,9 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
     starts = list(range(0, N, cfg.micro_batch))
     for i in starts:
         sl = slice(i, i + cfg.micro_batch)
-        # Only the last micro-batch all-reduces gradients; the others accumulate locally.
-        with policy.no_sync() if (world > 1 and i != starts[-1]) else contextlib.nullcontext():
+        # DDP: only the last micro-batch all-reduces gradients, the others accumulate locally. FSDP reduce-scatters
+        # every micro-batch (accumulating locally would hold a whole float32 gradient per GPU; lab/fsdp.py).
+        with policy.no_sync() if (world > 1 and not cfg.fsdp and i != starts[-1]) else contextlib.nullcontext():
             logp = policy(batch["tokens"][sl], batch["attention_mask"][sl], S, cfg.temperature)   # (n, T)
             old = batch["old_logp"][sl] if batch.get("old_logp") is not None else logp.detach()
             ref = None
@@ -281,23 +261,6 @@ def rewards_of(episodes: idea3.Episodes, questions: list[dict], G: int, cfg: Con
     timeouts = torch.tensor([float(v.timed_out) for v in final + first]).sum()     # counted, never "wrong"
     R = right + (cfg.share_reward * first_right if m > 1 else 0.0) + cfg.format_reward * fmt
     return R, right, first_right, timeouts
-
-
-def held_out(cfg: Config, learners, examples, rank: int, world: int) -> list[tuple[float, float]]:
-    """Each agent's solo accuracy (greedy, and T=1 mean@k) on the held-out questions, summed over ranks."""
-    out = []
-    for a in learners:
-        shard = examples[rank::world]
-        g = evaluate.solo_eval(a.model, a.tokenizer, shard, cfg.max_new_tokens, temperature=0.0,
-                               show_progress=False)
-        s = evaluate.solo_eval(a.model, a.tokenizer, shard, cfg.max_new_tokens, temperature=1.0,
-                               samples=cfg.eval_samples, seed=cfg.seed + rank, show_progress=False)
-        counts = torch.tensor([sum(r["correct"] for r in g), len(g), sum(r["correct"] for r in s), len(s)],
-                              dtype=torch.float64)
-        if world > 1:
-            dist.all_reduce(counts)
-        out.append((float(counts[0] / counts[1]), float(counts[2] / counts[3])))
-    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -341,7 +304,7 @@ def main(cfg: Config) -> dict:
     check(cfg, world)
     device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if cfg.device == "auto" else cfg.device))
-    if world > 1:
+    if world > 1 or cfg.fsdp:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
@@ -359,7 +322,7 @@ def main(cfg: Config) -> dict:
     if master:
         os.makedirs(cfg.out_dir, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    train, val = question_pools(cfg)
+    train, val = tasks.pools(cfg.data, cfg.val_n, cfg.seed)
     learners = make_learners(cfg, device, world, resume_from)
     m, G, B = len(learners), cfg.group_size, cfg.questions_per_step // world
     table = rasch_model(cfg, learners, train, val, rank, world) if m > 1 and cfg.interaction == "irt" else None
@@ -396,9 +359,10 @@ def main(cfg: Config) -> dict:
             table.ability)) + f" | training questions that cooperate: "
             f"{irt.choose_modes(table.prob([q['id'] for q in train]), rule=cfg.irt_rule).count('cooperate') / len(train):.2f}")
 
-    examples = evaluate.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []
+    examples = tasks.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []
     if examples and "before" not in result:
-        result["before"] = held_out(cfg, learners, examples, rank, world)
+        result["before"] = [evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples,
+                                                   cfg.seed, rank, world) for a in fsdp.one_by_one(learners)]
         for a, (g, s) in zip(learners, result["before"]):
             log(f"before | {a.name}: held-out solo accuracy greedy {g:.3f}, T=1 mean@{cfg.eval_samples} {s:.3f}")
 
@@ -406,14 +370,15 @@ def main(cfg: Config) -> dict:
     for step in range(start, cfg.steps):
         t0 = time.time()
         # 1. the questions of this step and their modes (identical on every rank); this rank keeps its slice
-        questions = step_questions(train, step, cfg.questions_per_step, cfg.seed)
+        questions = tasks.step_questions(train, step, cfg.questions_per_step, cfg.seed)
         modes = modes_for(cfg, table, fixed, questions, m)
         mine = slice(rank * B, (rank + 1) * B)
         questions, modes = questions[mine], modes[mine]
         # 2. Idea3 episodes; samplers reseeded from (seed, step, rank, agent), so a resumed run samples the same
         gens = [torch.Generator(device).manual_seed(((cfg.seed * 100_003 + step) * 1009 + rank) * 31 + i)
                 for i in range(m)]
-        episodes = idea3.run_episodes(learners, questions, modes, settings, gens)
+        with fsdp.speaking(learners):   # --fsdp: each agent's weights are whole while it speaks (lab/fsdp.py)
+            episodes = idea3.run_episodes(learners, questions, modes, settings, gens)
         t_gen = time.time() - t0
         # 3. rewards: each agent is judged on its own final answer (plus its own first answer)
         scored = [rewards_of(ep, questions, G, cfg, m) for ep in episodes]
@@ -435,8 +400,7 @@ def main(cfg: Config) -> dict:
             a.model.train()
             if cfg.updates_per_batch > 1:   # freeze the sampling policy's log-probs for the ratio
                 with torch.no_grad():
-                    batch["old_logp"] = grpo.token_logprobs(a.model, batch["tokens"], batch["attention_mask"],
-                                                            ep.start, cfg.temperature)
+                    batch["old_logp"] = a.policy(batch["tokens"], batch["attention_mask"], ep.start, cfg.temperature)
             for _ in range(cfg.updates_per_batch):
                 stats = policy_update(cfg, a.policy, a.optimizer, batch, world, a.reference, max_len)
             a.scheduler.step()
@@ -455,7 +419,7 @@ def main(cfg: Config) -> dict:
         t_upd = time.time() - t_upd
         # 7. abilities from this step's sharing turns (solo answers), difficulties fixed
         if table is not None and cfg.update_abilities:
-            ids = [q["id"] for q in step_questions(train, step, cfg.questions_per_step, cfg.seed)]
+            ids = [q["id"] for q in tasks.step_questions(train, step, cfg.questions_per_step, cfg.seed)]
             right = torch.zeros(m, len(ids), dtype=torch.float64)
             right[:, mine] = torch.stack([s[2].sum(-1) for s in scored]).double()      # (m, B) of G trials
             if world > 1:
@@ -465,7 +429,8 @@ def main(cfg: Config) -> dict:
         # logging: sums over ranks, so the line describes the whole global batch
         s, dt = global_sums(sums, world), time.time() - t0
         tokens = sum(v for k, v in s.items() if "/len_" in k)
-        row = {"step": step, "coop": s["coop"] / s["questions"], "tok_per_s": tokens / dt, "gen_s": t_gen,
+        row = {"step": step, "coop": s["coop"] / s["questions"], "tokens": tokens, "tok_per_s": tokens / dt,
+               "gen_s": t_gen,
                "update_s": t_upd, "step_s": dt, "minutes": (time.time() - t_start) / 60,
                **{k: v / world for k, v in s.items() if k.startswith("gen_s_")}}
         for i in range(m):
@@ -496,26 +461,26 @@ def main(cfg: Config) -> dict:
             sys.exit(f"train.py: non-finite gradients 5 steps in a row (step {step}); stopping without saving. "
                      f"Lower --lr, or check --temperature and --dtype.")
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
+            full = fsdp.full_state(learners)   # --fsdp: every rank gathers, rank 0 writes; else None
             if master:
+                abilities = None if table is None else (table.ability, table.ability_var)
                 checkpoint.save(cfg.out_dir, step + 1, learners, checkpoint.trainer_state(
-                    dataclasses.asdict(cfg), learners, result, None if table is None else (table.ability,
-                                                                                          table.ability_var)))
+                    dataclasses.asdict(cfg), learners, result, abilities, full), full)
             if world > 1:
                 dist.barrier()
     result.update(steps=cfg.steps, minutes=(time.time() - t_start) / 60)
 
     if examples:
-        result["after"] = held_out(cfg, learners, examples, rank, world)
+        result["after"] = [evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples,
+                                                  cfg.seed, rank, world) for a in fsdp.one_by_one(learners)]
         log(f"\nheld-out solo accuracy on {len(examples)} questions ({cfg.steps} steps, {result['minutes']:.1f} min "
             f"of training):\n{'agent':28s} {'greedy before':>14s} {'after':>7s} {'change':>7s}   "
             f"{'T=1 before':>10s} {'after':>7s} {'change':>7s}")
         for a, (g0, s0), (g1, s1) in zip(learners, result["before"], result["after"]):
             log(f"{a.name:28s} {g0:14.3f} {g1:7.3f} {g1 - g0:+7.3f}   {s0:10.3f} {s1:7.3f} {s1 - s0:+7.3f}")
+    full = fsdp.full_state(learners, optimizer=False)   # --fsdp: every rank gathers the weights; else None
     if master:
-        for i, a in enumerate(learners):
-            folder = os.path.join(cfg.out_dir, "final", f"agent{i}")
-            a.model.save_pretrained(folder)
-            a.tokenizer.save_pretrained(folder)
+        checkpoint.save_agents(os.path.join(cfg.out_dir, "final"), learners, full)
         log(f"saved {os.path.join(cfg.out_dir, 'final')} (agent0, agent1, ...: load with models.load(folder))")
         try:
             from lab import plots
@@ -524,7 +489,7 @@ def main(cfg: Config) -> dict:
             log(f"curves: pip install matplotlib, then python -m lab.plots {cfg.out_dir}")
         logf.write(json.dumps({"result": result}) + "\n")
         logf.close()
-    if world > 1:
+    if dist.is_initialized():
         dist.destroy_process_group()
     return result
 

@@ -36,13 +36,12 @@ def smooth(values: list[float], window: int) -> list[float]:
 
 def curves(run: str, out: str | None = None, window: int = 10) -> str:
     """Write the PNG of a run's curves and return its path."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure   # no pyplot: no backend switch, safe inside notebooks
     config, rows = read_log(run)
     agents = [a.strip() for a in config.get("agents", "agent").split(",")]
     steps = [r["step"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    fig = Figure(figsize=(14, 3.6))
+    axes = fig.subplots(1, 3)
     for i, name in enumerate(agents):
         color = f"C{i}"
         axes[0].plot(steps, smooth([r[f"{i}/R"] for r in rows], window), color=color, label=f"{name} R")
@@ -63,7 +62,6 @@ def curves(run: str, out: str | None = None, window: int = 10) -> str:
     fig.tight_layout()
     out = out or os.path.join(run if os.path.isdir(run) else os.path.dirname(run), "curves.png")
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 

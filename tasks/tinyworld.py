@@ -2,7 +2,7 @@
 
     "Mia has 68 coins. She finds 17 more. She gives away 29. How many coins does Mia have now?"
     solution (share):   1. 68+17=85 / 2. 85-29=56 / The answer is \\boxed{56}.   (numbered steps, values in 0..99)
-    analysis of a peer: 1. 68+17=85: right / 2. 85-29=66: wrong     (the checker re-does the peer's line k itself)
+    analysis of a peer: 1. 68+17=85, I get 85: right / 2. 85-29=56, I get 66: wrong   (the peer's line, redone)
     fusion:             a full solution that takes the peer's line k where the check confirmed it
 
 The systematic flaw: each tiny model writes one KIND of step wrong with probability FLAW_RATE = 0.7, everywhere it
@@ -40,7 +40,7 @@ ADD_VERBS = ["finds {} more", "buys {} more", "gets {} more", "is given {} more"
 SUB_VERBS = ["gives away {}", "loses {}", "sells {}", "uses {}"]
 # The words of idea3.py's tiny-world prompts (tests/test_idea3.py keeps the two in sync), in the tokenizer corpus.
 PROMPT_WORDS = ("Partner solution: Check each line. Opponent solution: Find the flaws. Final solution: "
-                "Defend or fix: Other solutions: No difference. right wrong")
+                "Defend or fix: Other solutions: No difference. I get right wrong")
 MODELS = {  # name -> (architecture, config overrides, flaw)
     "tiny-strong": ("qwen2", dict(hidden_size=128, num_hidden_layers=4, intermediate_size=512), "borrow"),
     "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=4, intermediate_size=384), "carry"),
@@ -118,7 +118,7 @@ def write_solution(problem: dict, flaw: str | None = None, rng: random.Random | 
 
 
 LINE = re.compile(r"^\s*(?:\d+\.\s*)?(\d{1,3})\s*([+-])\s*(\d{1,3})\s*=\s*(\d{1,3})\s*$", re.M)
-CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}): (right|wrong)", re.M)
+CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}), I get (\d{1,3}): (right|wrong)", re.M)
 
 
 def parse_lines(text: str) -> list[tuple]:
@@ -127,10 +127,11 @@ def parse_lines(text: str) -> list[tuple]:
 
 
 def check_line(k: int, line: tuple, flaw: str | None, rng: random.Random | None, rate: float) -> str:
-    """'k. a op b=X: right' where X is the checker's own result (its flaw included); 'wrong' when X != the peer's c."""
+    """'k. a op b=c, I get X: right': the peer's line k, the checker's own result X for it (its flaw included), and
+    'right' when the two agree, else 'wrong'. Both numbers stand side by side, so the verdict is a local compare."""
     a, op, b, c = line
     x = step(a, op, b, flaw, rng, rate)
-    return f"{k}. {a}{op}{b}={x}: {'right' if x == c else 'wrong'}"
+    return f"{k}. {a}{op}{b}={c}, I get {x}: {'right' if x == c else 'wrong'}"
 
 
 def write_analysis(own: str, peer: str, mode: str, flaw: str | None, rng: random.Random | None,
@@ -160,7 +161,7 @@ def write_fusion(problem: dict, own: str, peer: str, analysis: str, mode: str, f
                  own line k when it starts from v; otherwise work it out again.
     Working a step out again applies the agent's own flaw, as everywhere."""
     mine = parse_lines(own)
-    checks = {int(k): (int(a), op, int(b), int(x), verdict) for k, a, op, b, x, verdict in CHECK.findall(analysis)}
+    checks = {int(k): (int(a), op, int(b), int(c), verdict) for k, a, op, b, c, _, verdict in CHECK.findall(analysis)}
     lines, v = [], problem["start"]
     for k, (op, b) in enumerate(problem["ops"], 1):
         check = checks.get(k)

@@ -44,8 +44,9 @@ def test_the_shift_stays_within_plus_minus_one():
 
 
 def test_two_level_rewards_are_an_affine_no_op():
-    """With 0/1 rewards and m = 2, calibration is c0 + c1 R within each group (c1 >= 1): std-scaled advantages are
-    unchanged and mean-centred ones are only rescaled per question. With more levels it really reorders."""
+    """With 0/1 rewards and m = 2, calibration is c0 + c1 R within each group (c1 = 2 where the peer's rewards vary,
+    else 1): std-scaled advantages are unchanged and mean-centred ones only rescaled per question. With more levels
+    it keeps each group's order but changes the gaps between levels, so the advantages change."""
     g = torch.Generator().manual_seed(1)
     R = torch.randint(0, 2, (2, 50, 8), generator=g).float()                          # (m, B, G) in {0, 1}
     Rbar = calibration.calibrate(R)
@@ -58,12 +59,15 @@ def test_two_level_rewards_are_an_affine_no_op():
         live = ~zero
         ratio = c_cal[live].abs().sum(-1) / c_raw[live].abs().sum(-1)                   # c1 per question
         torch.testing.assert_close(c_cal[live], c_raw[live] * ratio[:, None])
-        assert (ratio >= 1 - 1e-6).all() and (ratio > 1.5).any()
-    # Four levels (final right + 0.5 x first right): the calibrated advantages are no longer a rescaling.
+        assert ((ratio - 1).abs() < 1e-5).logical_or((ratio - 2).abs() < 1e-5).all() and (ratio > 1.5).any()
+    # Four levels (final right + 0.5 x first right): the calibrated advantages are no longer a rescaling, and the
+    # order within each group is kept.
     R4 = torch.randint(0, 2, (2, 50, 8), generator=g).float() + 0.5 * torch.randint(0, 2, (2, 50, 8), generator=g)
     a_raw, _ = grpo.group_advantages(R4[0], scale_by_std=True)
     a_cal, _ = grpo.group_advantages(calibration.calibrate(R4)[0], scale_by_std=True)
     assert (a_cal - a_raw).abs().max() > 0.05
+    order = lambda x: (x[:, :, None] > x[:, None, :])                                 # noqa: E731
+    assert torch.equal(order(R4[0]), order(calibration.calibrate(R4)[0]))
 
 
 def test_bad_shape_is_a_clear_error():

@@ -17,6 +17,7 @@ import grpo
 import idea3
 import irt
 import models
+import tasks
 import train
 from conftest import ROOT
 from lab import flags
@@ -154,8 +155,8 @@ def test_two_processes_run_the_same_ilr_step_as_one(tmp_path, agg):
     argv = TINY_RUN + ["--steps", "1", "--interaction", "compete", "--loss_agg", agg, "--grad_clip", "0",
                        "--warmup_steps", "0"]
     cfg = flags.parse(train.Config, argv, choices=train.CHOICES)
-    pool, _ = train.question_pools(cfg)
-    qs = train.step_questions(pool, 0, 2, cfg.seed)
+    pool, _ = tasks.pools(cfg.data, cfg.val_n, cfg.seed)
+    qs = tasks.step_questions(pool, 0, 2, cfg.seed)
     agents = []
     for name in ("tiny-strong", "tiny-weak"):
         m, tok = models.load(name)
