@@ -158,8 +158,8 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
         reference = copy.deepcopy(model).to(compute).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
         if resume_from:   # the trained weights; the reference stays the initial model
             model, tok = models.load(os.path.join(resume_from, f"agent{i}"), dtype=weights, device=device)
-        if cfg.grad_checkpointing:   # torch's non-reentrant checkpoint around each decoder layer's forward
-            model.activation_checkpointing_enable()
+        if cfg.grad_checkpointing:   # each decoder layer recomputed in the backward (lab/fsdp.py)
+            fsdp.checkpoint_layers(model)
         policy = fsdp.shard(model, compute) if cfg.fsdp else grpo.TokenLogprobs(model)
         if world > 1 and not cfg.fsdp:
             policy = torch.nn.parallel.DistributedDataParallel(
