@@ -229,7 +229,8 @@ def test_forgery_writing_the_report_then_abort():
     # the old trick (a report saying "passed") is garbage to the new parent; and full control of the
     # results channel, well-formed lines included, only lets the program say what square() returned
     forge = WRONG + ("import os, json, sys\nlines = {lines}\n"
-                     "for fd in range(3, 64):\n    try:\n        os.write(fd, ''.join(l + '\\n' for l in lines).encode())\n"
+                     "for fd in range(3, 64):\n    try:\n"
+                     "        os.write(fd, ''.join(l + '\\n' for l in lines).encode())\n"
                      "    except OSError:\n        pass\n{end}\n")
     old = "[json.dumps({'nonce': '', 'status': 'passed', 'detail': ''})]"
     values = "[json.dumps(r) for r in ([0, 'ok'], [1, 'ok'], [2, 'value', square(3)], [3, 'value', square(4)])]"
@@ -370,7 +371,8 @@ def test_a_shell_through_a_fresh_posixsubprocess_does_not_run(layers, tmp_path):
     needs(layers, "seccomp")
     marker = tmp_path / "shell-ran"
     code = ("import sys\nfor m in ('_posixsubprocess', 'subprocess'):\n    sys.modules.pop(m, None)\n"
-            f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 1; touch {marker}'], start_new_session=True)\n")
+            f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 1; touch {marker}'], "
+            "start_new_session=True)\n")
     r = run_tests(code, ["assert True"])
     assert r.status == "error" and "PermissionError" in r.detail, r
     time.sleep(1.5)
@@ -393,7 +395,8 @@ FORKS = {  # each prints its job path first, then tries to leave a process behin
     "os.fork re-imported": "del sys.modules['posix']\nimport posix\npid = posix.fork()",
     "importlib.reload(posix)": "import importlib, posix\npid = importlib.reload(posix).fork()",
     "_imp.create_builtin": "import _imp, importlib.machinery\n"
-                           "spec = importlib.machinery.ModuleSpec('posix', None)\npid = _imp.create_builtin(spec).fork()",
+                           "spec = importlib.machinery.ModuleSpec('posix', None)\n"
+                           "pid = _imp.create_builtin(spec).fork()",
     "ctypes double fork + setsid": "import ctypes\nlibc = ctypes.CDLL(None)\npid = libc.fork()\n"
                                    "if pid == 0:\n    libc.setsid()\n    pid = libc.fork()\n"
                                    "    if pid != 0:\n        libc._exit(0)",
@@ -467,8 +470,10 @@ def test_real_mbpp_reference_solutions_pass_and_wrong_ones_fail():
     assert not failures, f"{len(rows) - len(failures)}/{len(rows)} pass; {failures[:5]}"
     # each task's tests against the next task's solution, and against a function of the right name that
     # returns the ultimate liar (equal to everything, truth unknowable): none may pass
-    liar = "class Liar:\n    def __eq__(self, other):\n        return True\n    def __bool__(self):\n        raise ValueError\n"
-    jobs = [(rows[(i + 1) % len(rows)]["code"], r["test_list"], r["test_setup_code"]) for i, r in enumerate(rows[:100])]
+    liar = ("class Liar:\n    def __eq__(self, other):\n        return True\n"
+            "    def __bool__(self):\n        raise ValueError\n")
+    jobs = [(rows[(i + 1) % len(rows)]["code"], r["test_list"], r["test_setup_code"])
+            for i, r in enumerate(rows[:100])]
     for r in rows[:100]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escapes in the reference code
