@@ -19,7 +19,8 @@ Run (the default is ILR on the tiny world, strong + weak model, about 10 minutes
     torchrun --standalone --nproc_per_node=1 train.py --agents tiny-strong      # single-agent GRPO, same budget
     torchrun --standalone --nproc_per_node=2 train.py --interaction ratio --coop_ratio 0.4
     torchrun --standalone --nproc_per_node=8 train.py --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct \\
-        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16 --fsdp
+        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16 \\
+        --fsdp --grad_checkpointing        # sharded over the 8 GPUs; GB per GPU: python -m lab.fsdp
 Every Config field is a flag (python train.py --help).
 """
 import contextlib
@@ -207,9 +208,8 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
     """One optimizer step on this rank's episodes of one agent.
 
     batch: tokens, attention_mask, loss_mask (N, L); advantages (N,); start (first trained column); old_logp
-    (N, L - start) or None. DDP (and FSDP's reduce-scatter) average gradients over ranks, so each rank divides the
-    step totals by `world`: the update equals one process holding the whole global batch. A non-finite gradient
-    skips the step.
+    (N, L - start) or None. DDP and FSDP average gradients over ranks, so each rank divides the step totals by
+    `world`: the update equals one process holding the whole global batch. A non-finite gradient skips the step.
     """
     S = batch["start"]
     mask = batch["loss_mask"][:, S:]                                                    # (N, T) trained tokens
@@ -221,8 +221,7 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
     starts = list(range(0, N, cfg.micro_batch))
     for i in starts:
         sl = slice(i, i + cfg.micro_batch)
-        # DDP: only the last micro-batch all-reduces gradients, the others accumulate locally. FSDP reduce-scatters
-        # every micro-batch (accumulating locally would hold a whole float32 gradient per GPU; lab/fsdp.py).
+        # DDP all-reduces only the last micro-batch's gradients; FSDP reduce-scatters every one (lab/fsdp.py)
         with policy.no_sync() if (world > 1 and not cfg.fsdp and i != starts[-1]) else contextlib.nullcontext():
             logp = policy(batch["tokens"][sl], batch["attention_mask"][sl], S, cfg.temperature)   # (n, T)
             old = batch["old_logp"][sl] if batch.get("old_logp") is not None else logp.detach()
@@ -463,9 +462,8 @@ def main(cfg: Config) -> dict:
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
             full = fsdp.full_state(learners)   # --fsdp: every rank gathers, rank 0 writes; else None
             if master:
-                abilities = None if table is None else (table.ability, table.ability_var)
-                checkpoint.save(cfg.out_dir, step + 1, learners, checkpoint.trainer_state(
-                    dataclasses.asdict(cfg), learners, result, abilities, full), full)
+                checkpoint.save(cfg.out_dir, step + 1, learners, checkpoint.trainer_state(dataclasses.asdict(cfg),
+                    learners, result, None if table is None else (table.ability, table.ability_var), full), full)
             if world > 1:
                 dist.barrier()
     result.update(steps=cfg.steps, minutes=(time.time() - t_start) / 60)

@@ -83,7 +83,7 @@ def checkpoint_layers(model) -> None:
     recomputed in the backward, by torch's non-reentrant checkpoint. transformers 5.24 renamed
     gradient_checkpointing_enable (the old name warns) and checkpoints forward() inside FSDP2's hooks; 5.17 has only
     the old name and checkpoints __call__, hooks included, which FSDP2 also supports (its pre-forward hook sees
-    the recomputation and gathers the layer again if it must)."""
+    the recomputation and gathers the layer again if it must). tests/test_fsdp.py passes with both versions."""
     if hasattr(model, "activation_checkpointing_enable"):
         model.activation_checkpointing_enable({"use_reentrant": False})
     else:
@@ -179,8 +179,8 @@ FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)   # whole tensor
 
 def full_state(learners: list, optimizer: bool = True) -> list[dict] | None:
     """Per agent {"model": full state dict, "optimizer": full optimizer state dict or None}, keyed by parameter
-    name, on rank 0 (the other ranks get empty dicts). Collective: every rank calls it. None when nothing is
-    sharded, so callers can write `full_state(...) if ... else None` as just `full_state(...)`."""
+    name, on rank 0 (the other ranks get empty dicts). Collective: every rank calls it. None when no agent is
+    sharded (DDP, or one process): the checkpoint then holds the models' own tensors, as before --fsdp existed."""
     if not any(is_sharded(a.policy) for a in learners):
         return None
     return [{"model": get_model_state_dict(a.model, options=FULL),
