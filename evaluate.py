@@ -114,13 +114,14 @@ def solo_eval(model, tokenizer, questions: list[dict], max_new_tokens: int = 512
 
 
 def solo_accuracy(model, tokenizer, questions: list[dict], max_new_tokens: int, samples: int, seed: int = 0,
-                  rank: int = 0, world: int = 1) -> tuple[float, float]:
+                  rank: int = 0, world: int = 1, batch_size: int = 64) -> tuple[float, float]:
     """(greedy accuracy, T=1 mean@samples) alone on the questions; under torchrun each rank answers its shard and
     the counts are summed. samples = 0 skips the sampled accuracy (nan)."""
     shard = questions[rank::world]
-    greedy = solo_eval(model, tokenizer, shard, max_new_tokens, temperature=0.0, show_progress=False)
+    greedy = solo_eval(model, tokenizer, shard, max_new_tokens, temperature=0.0, batch_size=batch_size,
+                       show_progress=False)
     sampled = solo_eval(model, tokenizer, shard, max_new_tokens, temperature=1.0, samples=samples,
-                        seed=seed + rank, show_progress=False) if samples else []
+                        batch_size=batch_size, seed=seed + rank, show_progress=False) if samples else []
     counts = torch.tensor([sum(r["correct"] for r in greedy), len(greedy), sum(r["correct"] for r in sampled),
                            len(sampled)], dtype=torch.float64)
     if world > 1:
@@ -129,7 +130,7 @@ def solo_accuracy(model, tokenizer, questions: list[dict], max_new_tokens: int, 
 
 
 def self_rank(agents, questions: list[dict], K: int, max_new_tokens: int, seed: int, rank: int = 0,
-              world: int = 1, show_progress: bool = True):
+              world: int = 1, show_progress: bool = True, batch_size: int = 64):
     """ILR's self-ranking: every agent answers every question K times alone (T=1). Returns successes (m, Q), the
     response counts irt.fit needs. Under torchrun each rank answers its shard and the counts are summed."""
     import numpy as np
@@ -138,7 +139,8 @@ def self_rank(agents, questions: list[dict], K: int, max_new_tokens: int, seed: 
     index = {q["id"]: j for j, q in enumerate(questions)}
     for i, a in enumerate(agents):
         recs = solo_eval(a.model, a.tokenizer, [questions[j] for j in mine], max_new_tokens, temperature=1.0,
-                         samples=K, batch_size=64, seed=seed * 1000 + rank, show_progress=show_progress and rank == 0)
+                         samples=K, batch_size=batch_size, seed=seed * 1000 + rank,
+                         show_progress=show_progress and rank == 0)
         for r in recs:
             counts[i, index[r["id"]]] += float(r["correct"])
     if world > 1:

@@ -18,9 +18,9 @@ Run (the default is ILR on the tiny world, strong + weak model, about 10 minutes
     torchrun --standalone --nproc_per_node=1 train.py
     torchrun --standalone --nproc_per_node=1 train.py --agents tiny-strong      # single-agent GRPO, same budget
     torchrun --standalone --nproc_per_node=2 train.py --interaction ratio --coop_ratio 0.4
-    torchrun --standalone --nproc_per_node=8 train.py --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct \\
-        --data math_train --eval_data math500 --max_new_tokens 1024 --peer_max_tokens 1024 --dtype bfloat16 \\
-        --fsdp --grad_checkpointing        # sharded over the 8 GPUs; GB per GPU: python -m lab.fsdp
+    torchrun --standalone --nproc_per_node=8 train.py --data math_train --eval_data math500 --max_new_tokens 1024 \\
+        --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct --peer_max_tokens 1024 --dtype bfloat16 \\
+        --fsdp --grad_checkpointing --gen_batch 16       # sharded over the 8 GPUs; GB per GPU: python -m lab.fsdp
 Every Config field is a flag (python train.py --help).
 """
 import contextlib
@@ -29,7 +29,6 @@ import dataclasses
 import json
 import math
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass
@@ -56,11 +55,13 @@ class Config:
     eval_n: int = 500                # how many held-out questions (the first eval_n)
     eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k); 0 skips it
     val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
+    train_n: int = 0                 # use only the first N training questions (0 = the whole pool; small for tests)
     steps: int = 100                 # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
     questions_per_step: int = 8      # questions per step over all ranks (divisible by the number of processes)
     group_size: int = 8              # G: episodes per question (each agent samples G first solutions)
     micro_batch: int = 64            # conversations per forward/backward pass (memory knob; the math is unchanged)
-    max_new_tokens: int = 48         # token budget of each turn (share, analysis, fusion)
+    gen_batch: int = 64              # questions per generate call in self-ranking and evaluation (x samples rows)
+    max_new_tokens: int = 64         # token budget of each turn (tiny world: at most 48, 63 and 48 tokens)
     peer_max_tokens: int = 256       # a peer's text is cut to this many reader tokens (head and tail kept)
     interaction: str = "irt"         # irt (Rasch P < 0.5 cooperates) | cooperate | compete | ratio (a fixed share)
     coop_ratio: float = 0.5          # with --interaction ratio: the fraction of each step's questions that cooperate
@@ -117,8 +118,8 @@ def check(cfg: Config, world: int) -> None:
     need(cfg.data in tasks.NAMES, f"--data {cfg.data!r} is unknown; use one of {tasks.NAMES}")
     need(not cfg.eval_data or cfg.eval_data in tasks.NAMES,
          f"--eval_data {cfg.eval_data!r} is unknown; use '' (no evaluation) or one of {tasks.NAMES}")
-    for name in ("steps", "questions_per_step", "micro_batch", "max_new_tokens", "peer_max_tokens", "rank_samples",
-                 "updates_per_batch", "eval_n", "val_n"):
+    for name in ("steps", "questions_per_step", "micro_batch", "gen_batch", "max_new_tokens", "peer_max_tokens",
+                 "rank_samples", "updates_per_batch", "eval_n", "val_n"):
         need(getattr(cfg, name) >= 1, f"--{name} must be at least 1, got {getattr(cfg, name)}")
     need(cfg.group_size >= 2, f"--group_size must be at least 2 (got {cfg.group_size}): GRPO's advantage is the "
                               f"reward minus its group's mean, so a group of 1 always has advantage 0")
@@ -128,7 +129,8 @@ def check(cfg: Config, world: int) -> None:
     need(0 <= cfg.coop_ratio <= 1, f"--coop_ratio must be in [0, 1], got {cfg.coop_ratio}")
     need(cfg.lr > 0 and math.isfinite(cfg.lr), f"--lr must be a positive number, got {cfg.lr}")
     for name in ("kl_coef", "share_reward", "format_reward", "ability_drift", "grad_clip", "weight_decay",
-                 "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every", "eval_samples"):
+                 "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every", "eval_samples",
+                 "train_n"):
         need(getattr(cfg, name) >= 0, f"--{name} must be >= 0, got {getattr(cfg, name)}")
     need(cfg.questions_per_step % world == 0, f"--questions_per_step {cfg.questions_per_step} must be divisible by "
                                               f"the {world} processes, so each runs whole episodes")
@@ -189,7 +191,7 @@ def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt
     else:
         with fsdp.whole(learners):   # --fsdp: generation needs whole weights (no AdamW state exists yet)
             successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed,
-                                           rank, world)                                         # (m, Q) counts
+                                           rank, world, batch_size=cfg.gen_batch)               # (m, Q) counts
         table = irt.fit(successes, [[cfg.rank_samples] * len(ids)] * len(agents), question_ids=ids,
                         respondent_ids=agents)
         if rank == 0:
@@ -322,6 +324,7 @@ def main(cfg: Config) -> dict:
         os.makedirs(cfg.out_dir, exist_ok=True)
     torch.manual_seed(cfg.seed)
     train, val = tasks.pools(cfg.data, cfg.val_n, cfg.seed)
+    train = train[:cfg.train_n or None]
     learners = make_learners(cfg, device, world, resume_from)
     m, G, B = len(learners), cfg.group_size, cfg.questions_per_step // world
     table = rasch_model(cfg, learners, train, val, rank, world) if m > 1 and cfg.interaction == "irt" else None
@@ -354,14 +357,17 @@ def main(cfg: Config) -> dict:
         f"x {world} | {cfg.questions_per_step} questions x G={G} per step, {cfg.steps} steps | interaction "
         f"{cfg.interaction if m > 1 else '- (one agent: GRPO)'} | calibration {'on' if cfg.calibrate else 'off'}")
     if table is not None:
+        coop = irt.choose_modes(table.prob([q["id"] for q in train]), rule=cfg.irt_rule).count("cooperate")
         log("abilities (Rasch, self-ranked): " + ", ".join(f"{a.name} {g:+.2f}" for a, g in zip(learners,
-            table.ability)) + f" | training questions that cooperate: "
-            f"{irt.choose_modes(table.prob([q['id'] for q in train]), rule=cfg.irt_rule).count('cooperate') / len(train):.2f}")
+            table.ability)) + f" | training questions that cooperate: {coop / len(train):.2f}")
 
     examples = tasks.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []
+
+    def solo(a):                     # (greedy, T=1 mean@eval_samples) of one agent alone on the held-out questions
+        return evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples, cfg.seed,
+                                      rank, world, cfg.gen_batch)
     if examples and "before" not in result:
-        result["before"] = [evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples,
-                                                   cfg.seed, rank, world) for a in fsdp.one_by_one(learners)]
+        result["before"] = [solo(a) for a in fsdp.one_by_one(learners)]
         for a, (g, s) in zip(learners, result["before"]):
             log(f"before | {a.name}: held-out solo accuracy greedy {g:.3f}, T=1 mean@{cfg.eval_samples} {s:.3f}")
 
@@ -429,8 +435,7 @@ def main(cfg: Config) -> dict:
         s, dt = global_sums(sums, world), time.time() - t0
         tokens = sum(v for k, v in s.items() if "/len_" in k)
         row = {"step": step, "coop": s["coop"] / s["questions"], "tokens": tokens, "tok_per_s": tokens / dt,
-               "gen_s": t_gen,
-               "update_s": t_upd, "step_s": dt, "minutes": (time.time() - t_start) / 60,
+               "gen_s": t_gen, "update_s": t_upd, "step_s": dt, "minutes": (time.time() - t_start) / 60,
                **{k: v / world for k, v in s.items() if k.startswith("gen_s_")}}
         for i in range(m):
             n = s[f"{i}/n"]
@@ -469,8 +474,7 @@ def main(cfg: Config) -> dict:
     result.update(steps=cfg.steps, minutes=(time.time() - t_start) / 60)
 
     if examples:
-        result["after"] = [evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples,
-                                                  cfg.seed, rank, world) for a in fsdp.one_by_one(learners)]
+        result["after"] = [solo(a) for a in fsdp.one_by_one(learners)]
         log(f"\nheld-out solo accuracy on {len(examples)} questions ({cfg.steps} steps, {result['minutes']:.1f} min "
             f"of training):\n{'agent':28s} {'greedy before':>14s} {'after':>7s} {'change':>7s}   "
             f"{'T=1 before':>10s} {'after':>7s} {'change':>7s}")

@@ -11,7 +11,8 @@
 
 Inside: mathextract.py (where the answer is), mathlex.py (text -> tokens), mathparse.py (tokens -> tree, never
 eval), mathvalue.py (what a tree is worth), symcheck.py (sympy in a worker process), mathjudge.py (the policy),
-codeextract.py and sandbox.py / sandbox_child.py (code: the child computes values, the parent judges them).
+codeextract.py (the program in an answer), and the code sandbox: sandbox.py (run it), sandbox_plan.py (which parts
+of an assert the child computes), sandbox_child.py (the locked-down child), sandbox_verdict.py (the parent judges).
 """
 from .mathextract import extract_answer, extract_choice
 from .mathjudge import (DEFAULT_TIMEOUT, GRADE_STATUSES, GradeResult, equiv_status, grade, grade_choice,

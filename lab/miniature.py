@@ -13,6 +13,7 @@ results.png. A teaching experiment: whatever it shows is reported as measured.
 
     python -m lab.miniature                                   # the committed results (about an hour on 2 cores)
     python -m lab.miniature --steps 1 --eval_n 8 --seeds 0 --sweep 0.5 --out /tmp/mini   # a toy run (the test)
+Copies of the committed run's results.json, results.md and results.png are in assets/miniature/.
 """
 import argparse
 import json

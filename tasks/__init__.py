@@ -4,7 +4,8 @@
                     the tiny format, its tokenizer and the two tiny model architectures
     warmstart.py    supervised warm start of the two tiny models (solving, then discussing); the committed weights
                     in assets/tinyworld/ come from it
-    benchmarks.py   the paper's benchmarks (GSM8K, MATH-500, ... MBPP) from local JSONL files or the hub
+    benchmarks.py   the paper's benchmarks (GSM8K, MATH-500, ... MBPP) from local JSONL files or the hub;
+                    schemas.py maps each benchmark's rows to one Example, sources.py finds and reads the rows
 and here, what train.py and evaluate.py ask of them: questions as plain dicts
     {"id", "question", "answer", "benchmark", "tests"?, "choices"?, "meta"?}   (ids unique strings)
 load_questions(name) for evaluation, pools(name) for training (a finite training pool and a validation pool for the

@@ -5,9 +5,10 @@ time (tasks/tinyworld.py). Phase 2 (discuss): the same model continues on whole 
 idea3.py's own prompt and turn functions, so training and use see the same tokens:
     [question] own solution [analysis prompt: the peer's solution] analysis [fusion prompt] fusion
 with the loss on the three own turns. The peer's solution comes from the other model's flaw (60%), no flaw (20%)
-or the same flaw (20%), so a verdict must come from checking, not from knowing the peer. A quarter of each
-phase-2 batch stays plain solving so the solver does not drift. Each model applies ITS OWN flaw wherever it
-computes: solving, re-doing a peer's line in the analysis, working a step out again in the fusion.
+or the same flaw (20%), so a verdict must come from checking, not from knowing the peer. An eighth of each
+phase-2 batch stays plain solving so the solver does not drift; phase 3 (polish) continues both kinds of rows,
+a quarter solving, at half the rate. Each model applies ITS OWN flaw wherever it computes: solving, re-doing
+a peer's line in the analysis, working a step out again in the fusion.
 
     python -m tasks.warmstart              # build what is missing, then measure sharing vs fusion (T=1, 500 test)
     python -m tasks.warmstart --rebuild    # retrain the tokenizer and both models from scratch
@@ -28,8 +29,13 @@ if __package__ in (None, ""):   # run as a file: make the repository importable
 import idea3  # noqa: E402
 from tasks import tinyworld as tw  # noqa: E402
 
-SOLVE_STEPS = {"tiny-strong": 600, "tiny-weak": 800}   # phase 1: batches of 64 solutions (lr 3e-3)
-DISCUSS_STEPS = {"tiny-strong": 400, "tiny-weak": 400}  # phase 2: batches of 32 rows, 3/4 conversations (lr 1e-3)
+SOLVE_STEPS = {"tiny-strong": 1200, "tiny-weak": 800}    # phase 1: batches of 64 solutions, lr 3e-3
+DISCUSS_STEPS = {"tiny-strong": 600, "tiny-weak": 1000}  # phase 2: batches of 32 rows, 7/8 conversations, lr 2e-3
+POLISH_STEPS = {"tiny-strong": 500, "tiny-weak": 500}    # phase 3: the same rows, 3/4 conversations, lr 1e-3
+# Measured (T=1, 500 test problems): with 400 phase-2 steps at lr 1e-3 the fusions were worse than the first
+# solutions. With 600 phase-1 steps tiny-strong never learned plain arithmetic (its cosine schedule decayed too
+# soon: 24% right at T=1 on problems without its flawed step, after all three phases); with 1200 it gets 85%.
+# Without phase 3, tiny-weak's competitive analyses said "No difference." where its opponent's lines differed.
 PEER_FLAWS = (("other", 0.6), ("none", 0.2), ("same", 0.2))
 
 
@@ -92,15 +98,27 @@ def train_phase(model, tokenizer, name: str, steps: int, batch: int, lr: float, 
         n_talk = round(batch * discuss)
         rows = [discussion_row(tokenizer, next(stream), flaw, rng) for _ in range(n_talk)]
         rows += [solve_row(tokenizer, next(stream), flaw, rng) for _ in range(batch - n_talk)]
-        ids, labels = collate(rows, tokenizer.pad_token_id)
-        loss = model(input_ids=ids, labels=labels).loss
+        # Two micro-batches of similar lengths waste less compute on padding than one batch padded to the longest.
+        rows.sort(key=lambda r: len(r[0]))
+        n_labels = sum(sum(t != -100 for t in y[1:]) for _, y in rows)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        for part in (rows[:batch // 2], rows[batch // 2:]):
+            ids, labels = collate(part, tokenizer.pad_token_id)
+            n_part = int((labels[:, 1:] != -100).sum())
+            loss = model(input_ids=ids, labels=labels).loss * n_part / n_labels   # mean over the whole batch
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if s % 100 == 0 or s == steps - 1:
-            print(f"  {name} step {s:4d}/{steps}  loss {loss.item():.4f}  {time.time() - t0:5.0f}s", flush=True)
+            print(f"  {name} step {s:4d}/{steps}  loss {loss.item() * n_labels / n_part:.4f}  {time.time() - t0:5.0f}s",
+                  flush=True)
     return model.eval()
+
+
+def polish(model, tokenizer, name: str):
+    """Phase 3: more conversations and solutions at a lower rate (a fresh optimizer, like every phase)."""
+    print(f"warm-starting {name}: polishing ...", flush=True)
+    return train_phase(model, tokenizer, name, POLISH_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=2)
 
 
 def build(rebuild: bool = False, names=tuple(tw.MODELS)) -> None:
@@ -121,13 +139,15 @@ def build(rebuild: bool = False, names=tuple(tw.MODELS)) -> None:
         model = tw.new_model(arch, tokenizer, **overrides)
         train_phase(model, tokenizer, name, SOLVE_STEPS[name], batch=64, lr=3e-3, discuss=0.0, seed=0)
         print(f"warm-starting {name}: discussing ...", flush=True)
-        train_phase(model, tokenizer, name, DISCUSS_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=1)
+        train_phase(model, tokenizer, name, DISCUSS_STEPS[name], batch=32, lr=2e-3, discuss=0.875, seed=1)
+        polish(model, tokenizer, name)
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
         with open(os.path.join(out, "world.json"), "w") as f:
             json.dump({"flaw": flaw, "flaw_rate": tw.FLAW_RATE, "arch": arch, "solve_steps": SOLVE_STEPS[name],
-                       "discuss_steps": DISCUSS_STEPS[name], "minutes": round((time.time() - t0) / 60, 1)}, f)
+                       "discuss_steps": DISCUSS_STEPS[name],
+                       "polish_steps": POLISH_STEPS[name], "minutes": round((time.time() - t0) / 60, 1)}, f)
 
 
 def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
@@ -141,7 +161,7 @@ def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
         agents.append(idea3.Agent(name, model, tok, models.eos_ids(model, tok), tok.pad_token_id))
     problems = tw.test_problems(n)
     questions = [tw.as_question(p, i, "test") for i, p in enumerate(problems)]
-    settings = idea3.Settings(group_size=1, temperature=1.0, max_tokens={"share": 48, "analysis": 48, "fusion": 48})
+    settings = idea3.Settings(group_size=1, temperature=1.0, max_tokens={"share": 64, "analysis": 64, "fusion": 64})
     table = {}
     for mode in ("cooperate", "compete"):
         gens = [torch.Generator().manual_seed(seed + i) for i in range(len(agents))]

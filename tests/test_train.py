@@ -19,6 +19,7 @@ import irt
 import models
 import tasks
 import train
+import stand_ins
 from conftest import ROOT
 from lab import flags
 from tasks import tinyworld
@@ -122,26 +123,12 @@ TINY_RUN = ["--agents", "tiny-strong,tiny-weak", "--questions_per_step", "2", "-
             "--max_new_tokens", "40", "--eval_data", "", "--sample_every", "0", "--log_every", "1"]
 
 
-def _fixed_episodes(parent_episodes, train_ids):
-    """A stand-in for idea3.run_episodes that returns precomputed episodes for the questions asked for."""
-    def run(learners, questions, modes, settings, gens):
-        G = settings.group_size
-        rows = [train_ids.index(q["id"]) * G + k for q in questions for k in range(G)]
-        out = []
-        for ep in parent_episodes:
-            out.append(idea3.Episodes(ep.tokens[rows], ep.attention_mask[rows], ep.loss_mask[rows], ep.start,
-                                      {s: [t[r] for r in rows] for s, t in ep.texts.items()},
-                                      {s: v[rows] for s, v in ep.lengths.items()},
-                                      {s: v[rows] for s, v in ep.truncated.items()}, dict(ep.seconds)))
-        return out
-    return run
-
-
 def _ilr_worker(rank, world, port, out_dir, episodes, ids, argv):
     os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    idea3.run_episodes = _fixed_episodes(episodes, ids)
+    idea3.run_episodes = stand_ins.fixed_episodes(episodes, ids)
+    train.rewards_of = stand_ins.token_rewards       # rewards that vary within groups whatever the models answer
     # Plain SGD with lr 1: the change of the weights IS minus the gradient (Adam would hide a scale error).
     torch.optim.AdamW = lambda params, lr, weight_decay, betas: torch.optim.SGD(params, lr=1.0)
     train.main(flags.parse(train.Config, argv + ["--out_dir", out_dir], choices=train.CHOICES))
@@ -157,10 +144,7 @@ def test_two_processes_run_the_same_ilr_step_as_one(tmp_path, agg):
     cfg = flags.parse(train.Config, argv, choices=train.CHOICES)
     pool, _ = tasks.pools(cfg.data, cfg.val_n, cfg.seed)
     qs = tasks.step_questions(pool, 0, 2, cfg.seed)
-    agents = []
-    for name in ("tiny-strong", "tiny-weak"):
-        m, tok = models.load(name)
-        agents.append(idea3.Agent(name, m, tok, models.eos_ids(m, tok), tok.pad_token_id))
+    agents = stand_ins.load_agents()
     settings = idea3.Settings(2, 1.0, 1.0, {"share": 40, "analysis": 40, "fusion": 40})
     episodes = idea3.run_episodes(agents, qs, ["compete"] * 2, settings, [torch.Generator().manual_seed(s)
                                                                            for s in (3, 4)])
