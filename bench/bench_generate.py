@@ -31,7 +31,7 @@ FILLER = ("A farmer keeps careful records of everything on the farm. Each mornin
 
 
 def long_prompts(tok, n_prompts: int, min_tokens: int, tiny: bool) -> list[list[int]]:
-    """n chat-templated prompts of at least min_tokens tokens: earlier worked problems as chat turns, then a question."""
+    """n chat-templated prompts of at least min_tokens tokens: worked problems as earlier turns, then a question."""
     out = []
     for i, p in enumerate(tinyworld.test_problems(40)[:n_prompts * 8]):
         if len(out) == n_prompts:

@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--agents", default="tiny-strong,tiny-weak", help="comma list of models (two or more)")
     ap.add_argument("--questions", type=int, default=8, help="questions per step")
     ap.add_argument("--group_size", type=int, default=8, help="G")
-    ap.add_argument("--max_new_tokens", type=int, default=48, help="per turn")
+    ap.add_argument("--max_new_tokens", type=int, default=64, help="per turn (train.py's default)")
     ap.add_argument("--repeats", type=int, default=3, help="alternating rounds after one warm-up round")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--dtype", default="float32")

@@ -54,7 +54,7 @@ def run(name: str, argv: list[str], out: str) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=40, help="optimizer steps per run (every variant)")
+    ap.add_argument("--steps", type=int, default=30, help="optimizer steps per run (every variant)")
     ap.add_argument("--seeds", default="0,1,2", help="seeds of the five main variants")
     ap.add_argument("--sweep", default="0.2,0.4,0.6,0.8", help="inner cooperation ratios of the sweep")
     ap.add_argument("--sweep_seeds", default="0", help="seeds of the sweep")

