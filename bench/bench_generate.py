@@ -14,10 +14,10 @@ Models:
 
 Run:  python bench/bench_generate.py [--models tiny-random,tiny-strong,smollm2] [--device cuda] [--repeats 2]
 """
-import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import grpo  # noqa: E402
 import models  # noqa: E402
 from tasks import tinyworld  # noqa: E402
+from lab import flags  # noqa: E402
 
 FILLER = ("A farmer keeps careful records of everything on the farm. Each morning she counts the animals, "
           "writes down the eggs collected, and notes the weather. ")
@@ -111,16 +112,21 @@ def bench(name, device, repeats, G, max_new, n_prompts, min_tokens):
     return ours / hf
 
 
+@dataclass
+class Config:
+    models: str = "tiny-random,tiny-strong,smollm2"  # comma list of models to time
+    device: str = "auto"             # auto (cuda if available) | cpu | cuda
+    repeats: int = 2                 # alternating timed runs per model (after a warm-up), tokens/s summed over them
+    G: int = 8                       # samples per prompt
+    max_new_tokens: int = 256        # tokens generated per sample
+    prompts: int = 2                 # distinct prompts per batch
+    min_prompt_tokens: int = 200     # each prompt is at least this long
+
+
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", default="tiny-random,tiny-strong,smollm2")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--G", type=int, default=8)
-    ap.add_argument("--max_new_tokens", type=int, default=256)
-    ap.add_argument("--prompts", type=int, default=2)
-    ap.add_argument("--min_prompt_tokens", type=int, default=200)
-    args = ap.parse_args()
+    args = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
     for name in args.models.split(","):

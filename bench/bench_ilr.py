@@ -11,10 +11,10 @@ numbers, and run nothing else on the machine meanwhile (two CPU-heavy processes 
     python bench/bench_ilr.py --agents smollm2,tiny-weak --questions 2 --group_size 4 --max_new_tokens 64
     python bench/bench_ilr.py --agents smollm2,smollm2 --device cuda --questions 16 --max_new_tokens 256
 """
-import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import grpo  # noqa: E402
 import idea3  # noqa: E402
 import models  # noqa: E402
+from lab import flags  # noqa: E402
 from tasks import tinyworld  # noqa: E402
 
 
@@ -41,16 +42,21 @@ def update_seconds(agents, episodes) -> float:
     return time.time() - t0
 
 
+@dataclass
+class Config:
+    agents: str = "tiny-strong,tiny-weak"  # comma list of models (two or more)
+    questions: int = 8               # questions per step
+    group_size: int = 8              # G
+    max_new_tokens: int = 64         # per turn (train.py's default)
+    repeats: int = 3                 # alternating rounds after one warm-up round
+    device: str = "auto"             # auto (cuda if available) | cpu | cuda
+    dtype: str = "float32"           # float32 | bfloat16 | float16
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agents", default="tiny-strong,tiny-weak", help="comma list of models (two or more)")
-    ap.add_argument("--questions", type=int, default=8, help="questions per step")
-    ap.add_argument("--group_size", type=int, default=8, help="G")
-    ap.add_argument("--max_new_tokens", type=int, default=64, help="per turn (train.py's default)")
-    ap.add_argument("--repeats", type=int, default=3, help="alternating rounds after one warm-up round")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--dtype", default="float32")
-    args = ap.parse_args()
+    args = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     agents = []
     for name in args.agents.split(","):
         model, tok = models.load(name, dtype=getattr(torch, args.dtype), device=args.device)

@@ -7,15 +7,16 @@ treat a single run as provisional.
 
 Run: python bench/bench_irt.py [--repeats 3] [--questions 12000]
 """
-import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import irt  # noqa: E402
+from lab import flags  # noqa: E402
 
 
 def best_time(fn, repeats):
@@ -27,11 +28,14 @@ def best_time(fn, repeats):
     return min(times), out
 
 
+@dataclass
+class Config:
+    repeats: int = 3                 # timed passes per case (the best is reported)
+    questions: int = 12000           # questions in the ILR-shaped case (2 agents x 8 samples)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--questions", type=int, default=12000)
-    args = ap.parse_args()
+    args = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
     rng = np.random.default_rng(0)
     Q = args.questions
     gamma, d = np.array([-0.2, 0.6]), rng.normal(0.0, 1.2, Q)                   # 2 agents, Q questions

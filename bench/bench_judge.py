@@ -15,17 +15,18 @@ answer judged different), how many checks ran out of time, and how many needed t
 the same pairs are split over N processes (fork) to show throughput on N cores. Timings are wall-clock on whatever
 else the machine runs.
 """
-import argparse
 import json
 import multiprocessing
 import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import judge  # noqa: E402
 from judge import mathjudge, symcheck  # noqa: E402
+from lab import flags  # noqa: E402
 
 DATA = os.environ.get('ILR_DATA_DIR', os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'shared', 'data'))
@@ -70,12 +71,15 @@ def _run_chunk(args):
     return run(*args)
 
 
+@dataclass
+class Config:
+    data: str = os.path.join(DATA, "math500", "test.jsonl")  # MATH-500 test file (gold answers to perturb)
+    procs: int = 2                   # also measure with this many processes
+    repeat: int = 3                  # passes per workload (best pass is reported)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--data', default=os.path.join(DATA, 'math500', 'test.jsonl'))
-    ap.add_argument('--procs', type=int, default=2, help='also measure with this many processes')
-    ap.add_argument('--repeat', type=int, default=3, help='passes per workload (best pass is reported)')
-    args = ap.parse_args()
+    args = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
     if not os.path.exists(args.data):
         sys.exit(f'MATH-500 not found at {args.data}: pass --data or set ILR_DATA_DIR')
     rows = [json.loads(line) for line in open(args.data)]

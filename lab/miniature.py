@@ -11,16 +11,16 @@ The five main variants run for every seed in --seeds, the sweep for --sweep_seed
 under --out; the summary (mean and spread per cell, generated tokens per run) goes to results.json, results.md and
 results.png. A teaching experiment: whatever it shows is reported as measured.
 
-    python -m lab.miniature                                   # the committed results (about an hour on 2 cores)
+    python -m lab.miniature                                   # the committed results (36 min on 2 cores)
     python -m lab.miniature --steps 1 --eval_n 8 --seeds 0 --sweep 0.5 --out /tmp/mini   # a toy run (the test)
 Copies of the committed run's results.json, results.md and results.png are in assets/miniature/.
 """
-import argparse
 import json
 import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,16 +52,19 @@ def run(name: str, argv: list[str], out: str) -> dict:
     return result
 
 
+@dataclass
+class Config:
+    steps: int = 30                  # optimizer steps per run (every variant); 30 keeps the whole table near 40 min
+    seeds: str = "0,1,2"             # seeds of the five main variants
+    sweep: str = "0.2,0.4,0.6,0.8"   # inner cooperation ratios of the sweep
+    sweep_seeds: str = "0"           # seeds of the sweep
+    eval_n: int = 500                # held-out questions for the solo accuracy
+    out: str = "runs/miniature"      # one folder per run, and the summary files
+    extra: str = ""                  # more train.py flags for every run, e.g. '--lr 2e-4'
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=30, help="optimizer steps per run (every variant)")
-    ap.add_argument("--seeds", default="0,1,2", help="seeds of the five main variants")
-    ap.add_argument("--sweep", default="0.2,0.4,0.6,0.8", help="inner cooperation ratios of the sweep")
-    ap.add_argument("--sweep_seeds", default="0", help="seeds of the sweep")
-    ap.add_argument("--eval_n", type=int, default=500, help="held-out questions for the solo accuracy")
-    ap.add_argument("--out", default="runs/miniature", help="one folder per run, and the summary files")
-    ap.add_argument("--extra", default="", help="more train.py flags for every run, e.g. '--lr 2e-4'")
-    args = ap.parse_args(argv)
+    args = flags.parse(Config, argv, __doc__.split("\n")[0])
     seeds, sweep_seeds = [int(s) for s in args.seeds.split(",")], [int(s) for s in args.sweep_seeds.split(",")]
     os.makedirs(args.out, exist_ok=True)
     base = ["--steps", str(args.steps), "--eval_n", str(args.eval_n), "--eval_samples", "0", "--sample_every", "0",

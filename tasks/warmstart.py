@@ -20,6 +20,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -178,14 +179,24 @@ def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
     return table
 
 
+@dataclass
+class Config:
+    rebuild: bool = False            # retrain the tokenizer and both models from scratch (about 26 min on 2 cores)
+    measure_n: int = 500             # held-out problems for the sharing-vs-fusion table (0 skips the measurement)
+
+
 if __name__ == "__main__":
+    from lab import flags
+    cfg = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.time()
-    build("--rebuild" in sys.argv[1:])
-    print(f"built in {time.time() - t0:.0f}s; measuring sharing vs fusion (T=1, 500 held-out problems) ...")
-    table = measure()
+    build(cfg.rebuild)
+    if not cfg.measure_n:
+        sys.exit(0)
+    print(f"built in {time.time() - t0:.0f}s; measuring sharing vs fusion (T=1, {cfg.measure_n} held-out problems) ...")
+    table = measure(cfg.measure_n)
     print(f"{'agent / mode / turn':32s} {'all':>6s} {'with own flaw':>14s} {'without':>8s}")
     for key, row in table.items():
         print(f"{key:32s} {row['all']:6.3f} {row['with own flaw']:14.3f} {row['without']:8.3f}")
     with open(os.path.join(tw.ASSETS, "measured.json"), "w") as f:
-        json.dump({"command": "python -m tasks.warmstart", "table": table}, f, indent=1)
+        json.dump({"command": "python -m tasks.warmstart " + " ".join(sys.argv[1:]), "table": table}, f, indent=1)
