@@ -25,7 +25,6 @@ every turn runs to its token limit (the worst case). Prepare the carry once, her
 then, with the device tool:  PYTHONUNBUFFERED=1 python3 bench/gpu_check.py      (carry [".gpu"], timeout_s 600)
 The device image seen here had torch 2.11 and transformers 5.17 (requirements.txt allows 5.17..5.24).
 """
-import argparse
 import gc
 import json
 import os
@@ -35,6 +34,7 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
@@ -47,7 +47,7 @@ import grpo  # noqa: E402
 import idea3  # noqa: E402
 import models  # noqa: E402
 import train  # noqa: E402
-from lab import fsdp  # noqa: E402
+from lab import flags, fsdp  # noqa: E402
 from tasks import tinyworld  # noqa: E402
 
 OUT = os.environ.get("OUT") or "/tmp/gpu_check_out"
@@ -257,12 +257,15 @@ def train_end_to_end(device, quick):
     return {"first": first, "resume": again, "max_abs_diff_resumed": diff}
 
 
+@dataclass
+class Config:
+    quick: bool = False              # tiny sizes, to check the script itself (CPU)
+    carried: str = os.path.join(ROOT, ".gpu", "smollm2")  # SmolLM2 config + tokenizer, carried to the GPU machine
+    only: str = "12345"              # which sections to run, e.g. 45
+
+
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script itself (CPU)")
-    ap.add_argument("--carried", default=os.path.join(ROOT, ".gpu", "smollm2"), help="SmolLM2 config + tokenizer")
-    ap.add_argument("--only", default="12345", help="which sections to run, e.g. 45")
-    args = ap.parse_args()
+    args = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
     os.makedirs(OUT, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     import transformers
