@@ -55,7 +55,7 @@ class Config:
     eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k); 0 skips it
     val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
     train_n: int = 0                 # use only the first N training questions (0 = the whole pool; small for tests)
-    steps: int = 50                  # optimizer steps per agent: the budget (steps, not minutes, so runs reproduce)
+    steps: int = 50                  # optimizer steps per agent (a budget in steps reproduces; 50: 3.8 min here)
     questions_per_step: int = 8      # questions per step over all ranks (divisible by the number of processes)
     group_size: int = 8              # G: episodes per question (each agent samples G first solutions)
     micro_batch: int = 64            # conversations per forward/backward pass (memory knob; the math is unchanged)
@@ -176,12 +176,12 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
 def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt.RaschModel:
     """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
     questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
-    Default place: runs/rasch/<agents>-<data>-K<k>-seed<s>.jsonl beside the run folder, shared by runs that
+    Default place: runs/rasch/<agents>-<data>-<n>q-K<k>-seed<s>.jsonl beside the run folder, shared by runs that
     would make the same table; a copy goes into the run folder. The name knows the agents' sources, not their
     weights: after retraining a model under the same name, delete the table (or pass --rasch_table)."""
     ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
-    slug = "-".join([os.path.basename(a.source.rstrip("/")) for a in learners] + [cfg.data, f"K{cfg.rank_samples}",
-                                                                                  f"seed{cfg.seed}"])
+    sources = [os.path.basename(a.source.rstrip("/")) for a in learners]
+    slug = "-".join(sources + [cfg.data, f"{len(ids)}q", f"K{cfg.rank_samples}", f"seed{cfg.seed}"])
     path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch", slug + ".jsonl")
     if os.path.exists(path):
         table = irt.RaschModel.load(path, question_ids=ids)
