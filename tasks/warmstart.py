@@ -38,6 +38,13 @@ POLISH_STEPS = {"tiny-strong": 500, "tiny-weak": 500}    # phase 3: the same row
 # solutions. With 600 phase-1 steps tiny-strong never learned plain arithmetic (its cosine schedule decayed too
 # soon: 24% right at T=1 on problems without its flawed step, after all three phases); with 1200 it gets 85%.
 # Without phase 3, tiny-weak's competitive analyses said "No difference." where its opponent's lines differed.
+# Where the 26 minutes go: a step is compute-bound (matrix multiplies 65% of it, building the rows 2-4%): tiny-strong
+# 0.34 s per solving batch and 0.53 s per conversation batch, tiny-weak 0.21 / 0.35 s. Cheaper recipes measured
+# worse (T=1, 500 test problems; sharing -> fusion cooperating / competing on problems with the own flaw):
+#   10.2 min (phase 1 at 32 rows, phases 2-3 at 16, fewer steps): tiny-weak never learned to solve (sharing 0.08);
+#   11.5 min (the same, tiny-weak's phase 1 at 48 rows): tiny-strong 0.09 -> 0.15 / 0.12, tiny-weak 0.19 -> 0.39 /
+#     0.41, but on all 500 problems fusion fell below sharing for both, and both solved worse alone;
+#   11.8 min (one mixed phase from scratch, 16 rows, 3/4 conversations): neither model learned arithmetic (0.07).
 PEER_FLAWS = (("other", 0.6), ("none", 0.2), ("same", 0.2))
 
 
