@@ -205,7 +205,7 @@ class Settings:
     max_tokens: dict = field(default_factory=lambda: {"share": 64, "analysis": 64, "fusion": 64})
     peer_max_tokens: int = 512           # a peer's text is cut to this many reader tokens
     share_analyses: bool = False         # fusion also shows what the peers said about this agent's solution
-    train_turns: str = "all"             # "all": share, analysis and fusion carry the loss; "fusion": only fusion
+    train_turns: str = "all"             # "all": share, analysis and fusion carry the loss; "fusion" or "share": one
 
 
 class Dialogue:
@@ -264,8 +264,9 @@ def run_episodes(agents: list[Agent], questions: list[dict], modes: list[str], s
     """
     m, G, N = len(agents), settings.group_size, len(questions) * settings.group_size
     styles = [style_of(q) for q in questions]
-    trained = {"share": settings.train_turns == "all" or m == 1, "analysis": settings.train_turns == "all",
-               "fusion": True}
+    turns = settings.train_turns
+    trained = {"share": turns in ("all", "share") or m == 1, "analysis": turns == "all",
+               "fusion": turns in ("all", "fusion")}
     d = Dialogue(agents, N, settings, generators, trained)
     # 1. Idea Sharing: G samples per question from one shared prefill per question.
     for i, a in enumerate(agents):

@@ -73,7 +73,7 @@ class Config:
     format_reward: float = 0.0       # added when the final turn has a parsable answer at all
     calibrate: bool = True           # perception calibration (False: the ablation "without calibration")
     share_analyses: bool = False     # fusion also shows what the peers said about the agent's own solution
-    train_turns: str = "all"         # all: share, analysis and fusion carry the gradient | fusion: only fusion
+    train_turns: str = "all"         # all: share, analysis and fusion carry the gradient | fusion | share: only that
     lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed single-agent GRPO)
     warmup_steps: int = 5            # linear learning-rate warm-up
     weight_decay: float = 0.0        # AdamW weight decay
@@ -100,7 +100,7 @@ class Config:
 
 
 CHOICES = {"interaction": irt.POLICIES, "irt_rule": irt.RULES, "loss_agg": grpo.AGGREGATIONS,
-           "train_turns": ("all", "fusion"), "dtype": ("float32", "bfloat16", "float16"),
+           "train_turns": ("all", "fusion", "share"), "dtype": ("float32", "bfloat16", "float16"),
            "device": ("auto", "cpu", "cuda")}
 
 
@@ -336,7 +336,7 @@ def main(cfg: Config) -> dict:
     per_turn = {"share": cfg.max_new_tokens, "analysis": cfg.max_new_tokens, "fusion": cfg.max_new_tokens}
     settings = idea3.Settings(G, cfg.temperature, cfg.top_p, per_turn, cfg.peer_max_tokens, cfg.share_analyses,
                               cfg.train_turns)
-    max_len = cfg.max_new_tokens * (1 if m == 1 or cfg.train_turns == "fusion" else 3)   # for loss_agg constant
+    max_len = cfg.max_new_tokens * (1 if m == 1 or cfg.train_turns != "all" else 3)   # for loss_agg constant
 
     start, result = 0, {}
     if resume_from:

@@ -64,13 +64,15 @@ def test_loss_mask_is_exactly_the_agents_own_turns(agents, mode):
             assert qs[n // 2]["question"] in context
 
 
-def test_training_only_the_fusion_turn(agents):
-    settings = idea3.Settings(group_size=2, max_tokens={"share": 48, "analysis": 48, "fusion": 48}, train_turns="fusion")
+@pytest.mark.parametrize("turn", ["fusion", "share"])
+def test_training_only_one_turn(agents, turn):
+    settings = idea3.Settings(group_size=2, max_tokens={"share": 48, "analysis": 48, "fusion": 48}, train_turns=turn)
     eps = idea3.run_episodes(agents, questions(2), ["cooperate"] * 2, settings, [None, None])
     for a, ep in zip(agents, eps):
         for n in range(4):
             turns = own_segments(ep.tokens[n], ep.loss_mask[n], a.eos_ids)
-            assert len(turns) == 1 and len(turns[0]) == int(ep.lengths["fusion"][n])
+            assert len(turns) == 1 and len(turns[0]) == int(ep.lengths[turn][n])
+            assert a.tokenizer.decode(turns[0], skip_special_tokens=True).strip() == ep.texts[turn][n]
             assert ep.start > 0 and ep.loss_mask[:, :ep.start].sum() == 0
 
 
