@@ -16,6 +16,7 @@ Every later load is an ordinary from_pretrained of that folder. Install it with 
 Run `python models.py NAME` to load a model and print its size and chat template.
 """
 import glob
+import hashlib
 import importlib.util
 import os
 import sys
@@ -31,13 +32,11 @@ SMOLLM2 = ("smollm2", "smollm2-135m", "SmolLM2-135M-Instruct")
 def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device = "cpu"):
     """(model, tokenizer) for a tiny-world name, 'smollm2', a hub id or a local folder. The model is in eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    if name in TINY:
-        folder = os.path.join(HERE, "assets", "tinyworld", name)
-        if not os.path.exists(os.path.join(folder, "config.json")):
+    if name in TINY or name in SMOLLM2:
+        folder = local_folder(name)
+        if name in TINY and not os.path.exists(os.path.join(folder, "config.json")):
             raise FileNotFoundError(f"{folder} is missing: the tiny models are committed with the repository; "
                                     "restore them with git, or rebuild them with `python -m tasks.warmstart`")
-    elif name in SMOLLM2:
-        folder = smollm2_folder()
     else:
         folder = os.path.expanduser(name)  # a hub id or a local folder: from_pretrained tells them apart
         if os.path.sep in name and not os.path.isdir(name) and name.startswith((".", "/", "~")):
@@ -46,6 +45,41 @@ def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32)
     return model.to(device).eval(), prepare_tokenizer(tokenizer, name)
+
+
+def local_folder(name: str) -> str | None:
+    """The folder load() reads for this name; None for a hub id (from_pretrained finds or fetches it)."""
+    if name in TINY:
+        return os.path.join(HERE, "assets", "tinyworld", name)
+    if name in SMOLLM2:
+        return smollm2_folder()
+    path = os.path.expanduser(name)
+    return path if os.path.isdir(path) else None
+
+
+def weights_fingerprint(name: str, window: int = 1 << 16, windows: int = 64) -> str:
+    """8 hex digits that change when the weights load() would read change (train.py names its cached Rasch table
+    with them). A local folder: each weight file's name, size and bytes, read whole up to windows x window bytes,
+    else at `windows` evenly spaced windows (both ends included): a few MiB read for any model size. A change
+    that misses every window goes unnoticed. A hub id is its own fingerprint: the hub's revision decides."""
+    folder, h = local_folder(name), hashlib.sha256()
+    if folder is None:
+        h.update(name.encode())
+        return h.hexdigest()[:8]
+    for f in sorted(os.listdir(folder)):
+        if not f.endswith((".safetensors", ".bin", ".pt", ".pth")):
+            continue
+        path = os.path.join(folder, f)
+        size = os.path.getsize(path)
+        h.update(f"{f}:{size};".encode())
+        with open(path, "rb") as fh:
+            if size <= window * windows:
+                h.update(fh.read())
+                continue
+            for k in range(windows):
+                fh.seek((size - window) * k // (windows - 1))
+                h.update(fh.read(window))
+    return h.hexdigest()[:8]
 
 
 def is_loadable(name: str) -> bool:

@@ -66,7 +66,7 @@ class Config:
     coop_ratio: float = 0.5          # with --interaction ratio: the fraction of each step's questions that cooperate
     irt_rule: str = "mean"           # how the agents' P(q) combine into one mode: mean | min | max
     rank_samples: int = 4            # K: solo samples per agent per question for self-ranking
-    rasch_table: str = ""            # a saved Rasch table; "" = runs/rasch/<agents-data-K-seed>.jsonl, made if missing
+    rasch_table: str = ""            # a saved Rasch table; "" = runs/rasch/<agents, data, K, seed, weights>.jsonl
     update_abilities: bool = True    # re-estimate abilities from the sharing turns as training goes (difficulty fixed)
     ability_drift: float = 0.05      # how fast old evidence about an ability is forgotten (random-walk sd per step)
     share_reward: float = 0.5        # reward weight of the agent's own first answer (gives R more than two levels)
@@ -176,12 +176,12 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
 def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt.RaschModel:
     """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
     questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
-    Default place: runs/rasch/<agents>-<data>-<n>q-K<k>-seed<s>.jsonl beside the run folder, shared by runs that
-    would make the same table; a copy goes into the run folder. The name knows the agents' sources, not their
-    weights: after retraining a model under the same name, delete the table (or pass --rasch_table)."""
+    Default place: runs/rasch/<agents>-<data>-<n>q-K<k>-seed<s>-w<weights>.jsonl (w: models.weights_fingerprint of
+    each agent, so retrained weights get a new table), shared by runs that would make it; a copy goes to out_dir."""
     ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
     sources = [os.path.basename(a.source.rstrip("/")) for a in learners]
-    slug = "-".join(sources + [cfg.data, f"{len(ids)}q", f"K{cfg.rank_samples}", f"seed{cfg.seed}"])
+    weights = "w" + "".join(models.weights_fingerprint(a.source) for a in learners)
+    slug = "-".join(sources + [cfg.data, f"{len(ids)}q", f"K{cfg.rank_samples}", f"seed{cfg.seed}", weights])
     path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch", slug + ".jsonl")
     if os.path.exists(path):
         table = irt.RaschModel.load(path, question_ids=ids)

@@ -120,3 +120,28 @@ def test_multi_agent_protocols_report_every_agent(protocol, tmp_path, capsys):
     stages = {"idea3": {"share", "analysis", "fusion"}, "debate": {"share", "round1", "fusion"}}[protocol]
     assert set(rows[0]["turns"]) == stages
     assert "first answer" in capsys.readouterr().out
+
+
+def test_weights_fingerprint_follows_the_bytes_not_the_place(tmp_path):
+    """train.py names its cached Rasch table with this: a copy keeps it, a retrained model changes it."""
+    model, tok = models.load("tiny-weak")
+    for folder in ("a", "b"):
+        model.save_pretrained(tmp_path / folder)
+        tok.save_pretrained(tmp_path / folder)
+    a, b = models.weights_fingerprint(str(tmp_path / "a")), models.weights_fingerprint(str(tmp_path / "b"))
+    assert a == b and len(a) == 8 and a != models.weights_fingerprint("tiny-strong")
+    with torch.no_grad():
+        model.model.layers[1].mlp.up_proj.weight[3, 5] += 1e-3          # one weight in the middle of the file
+    model.save_pretrained(tmp_path / "b")
+    assert models.weights_fingerprint(str(tmp_path / "b")) != a
+    # A large file is read at evenly spaced windows, both ends included.
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "model.safetensors").write_bytes(bytes(1000))
+    before = models.weights_fingerprint(str(big), window=10, windows=4)
+    data = bytearray(1000)
+    data[999] = 1                                                        # the last byte: in the last window
+    (big / "model.safetensors").write_bytes(bytes(data))
+    assert models.weights_fingerprint(str(big), window=10, windows=4) != before
+    # A hub id (no folder of that name) is its own fingerprint.
+    assert models.weights_fingerprint("org/model-a") != models.weights_fingerprint("org/model-b")

@@ -223,6 +223,8 @@ def test_smollm2_and_a_tiny_model_run_ilr_steps(tmp_path):
         assert all(math.isfinite(rows[s][f"{i}/grad_norm"]) and not rows[s][f"{i}/skipped"] for s in rows)
     vocab = [len(models.load(str(tmp_path / "final" / f"agent{i}"))[1]) for i in (0, 1)]
     assert vocab[0] > 10_000 > vocab[1]                                # SmolLM2's tokenizer and the tiny one
+    weights = models.weights_fingerprint("smollm2") + models.weights_fingerprint("tiny-weak")
+    assert len(list((tmp_path.parent / "rasch").glob(f"smollm2-tiny-weak-*-w{weights}.jsonl"))) == 1
 
 
 @pytest.mark.parametrize("argv, message", [
