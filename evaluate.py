@@ -29,10 +29,10 @@ from tqdm import tqdm
 import grpo
 import idea3
 import models
-from judge import extract_code, grade, grade_choice, run_tests
+import judge
 from lab import flags
 from tasks import NAMES, load_questions
-from tasks.benchmarks import LETTERS, MATH_FIVE
+from tasks.benchmarks import MATH_FIVE
 
 
 @dataclass
@@ -61,16 +61,14 @@ CHOICES = {"protocol": ("single", "idea3", "debate"), "idea3_mode": ("cooperate"
 
 
 def judge_one(text: str, q: dict, code_timeout: float = 5.0) -> dict:
-    """{extracted, correct, status, ...} for one answer: math via the judge, letters for choices, code in a sandbox."""
-    if q.get("tests"):
-        code = extract_code(text)
-        r = run_tests(code, q["tests"], (q.get("meta") or {}).get("test_setup", ""), code_timeout)
-        return {"extracted": r.status, "correct": r.passed, "status": r.status, "code": code, "detail": r.detail}
-    if q.get("choices"):
-        v = grade_choice(text, q["answer"], labels=LETTERS[:len(q["choices"])])
-    else:
-        v = grade(text, q["answer"])
-    return {"extracted": v.answer, "correct": v.correct, "status": v.status}   # a time-out is not "wrong"
+    """The judged fields of one prediction record, from judge.check (which decides math, choice and code alike):
+    {extracted, correct, status}; code records also keep the program that ran and why it failed, and their
+    `extracted` is the sandbox's status. A time-out has status 'timeout', not 'wrong'."""
+    v = judge.check(text, q, code_timeout)
+    if judge.kind(q) == "code":
+        return {"extracted": v.status, "correct": v.correct, "status": v.status, "code": v.answer or "",
+                "detail": v.detail}
+    return {"extracted": v.answer, "correct": v.correct, "status": v.status}
 
 
 class TokenProgress:
@@ -212,6 +210,13 @@ def main(argv=None) -> dict:
     if cfg.device == "cuda" and not torch.cuda.is_available():
         sys.exit("evaluate.py: --device cuda, but torch sees no GPU; use --device cpu")
     questions = {n: load_questions(n, cfg.limit) for n in names}     # data errors surface here, before any model
+    for n, qs in questions.items():
+        unscorable = [q for q in qs if not judge.scorable(q)]
+        if unscorable:
+            try:
+                judge.kind(unscorable[0])
+            except ValueError as e:
+                sys.exit(f"evaluate.py: --benchmarks {n}: {len(unscorable)} questions cannot be judged, e.g. {e}")
     out_dir = cfg.out_dir or os.path.join("runs", "eval", "-".join(
         [os.path.basename(s.rstrip("/")) for s in sources] + [cfg.protocol, f"T{cfg.temperature:g}"]))
     os.makedirs(out_dir, exist_ok=True)

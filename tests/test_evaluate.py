@@ -110,6 +110,14 @@ def test_cli_refuses_bad_input_before_loading_a_model(argv, message, monkeypatch
         evaluate.main(argv + ["--out_dir", str(tmp_path)])
 
 
+def test_questions_the_judge_cannot_score_are_refused_before_loading_a_model(monkeypatch, tmp_path):
+    broken = [{"id": "x/0", "question": "?", "answer": "1"}, {"id": "x/1", "question": "?", "answer": None}]
+    monkeypatch.setattr(evaluate, "load_questions", lambda name, limit: broken)
+    monkeypatch.setattr(models, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    with pytest.raises(SystemExit, match="1 questions cannot be judged, e.g. question 'x/1' has no gold answer"):
+        evaluate.main(["--out_dir", str(tmp_path)])
+
+
 @pytest.mark.parametrize("protocol", ["idea3", "debate"])
 def test_multi_agent_protocols_report_every_agent(protocol, tmp_path, capsys):
     table = evaluate.main(["--models", "tiny-strong,tiny-weak", "--protocol", protocol, "--limit", "6",
