@@ -9,6 +9,7 @@ No assertion depends on how fast the machine is: the judge's time budget is CPU 
 import json
 import multiprocessing
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -453,7 +454,12 @@ def test_interpreter_exit_does_not_wait_and_leaves_no_worker():
 
 
 # A caller that warms a worker, prints its pid, then keeps it busy in a long simplify (or, on Ctrl-C, stays alive).
+# It first puts back the default SIGINT and SIGTERM handling: an ignored signal is inherited across exec (pytest in a
+# background job of a non-interactive shell ignores SIGINT), and Python installs no KeyboardInterrupt handler then.
 CALLER = f"""
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 import time, judge
 from judge import symcheck
 assert judge.is_equiv(r'\\lfloor ix \\rfloor', r'\\lfloor xi \\rfloor')
@@ -466,10 +472,25 @@ except KeyboardInterrupt:
 """
 
 
+def _ignore_stop_signals():
+    """(preexec_fn) Start the caller with SIGINT and SIGTERM ignored, as `nohup python -m pytest &` would: the tests
+    below then hold however the suite itself was started, because CALLER must undo this."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _read_line(proc, bound=HANG):
+    """The next line proc prints, waiting at most `bound` seconds (a caller that never prints must not hang us)."""
+    if not select.select([proc.stdout], [], [], bound)[0]:
+        pytest.fail(f'the caller printed nothing in {bound} s')
+    return proc.stdout.readline()
+
+
 def _start_busy_caller():
     """Start CALLER; returns (caller process, worker pid) once the worker is busy on the slow check."""
-    caller = subprocess.Popen([sys.executable, '-c', CALLER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    worker = int(caller.stdout.readline())
+    caller = subprocess.Popen([sys.executable, '-c', CALLER], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              preexec_fn=_ignore_stop_signals)
+    worker = int(_read_line(caller, symcheck.START_TIMEOUT + HANG))     # the worker may take that long to start
     start, t0 = _cpu_seconds(worker), time.monotonic()
     while start is not None and _cpu_seconds(worker) is not None and _cpu_seconds(worker) < start + 0.5:
         assert time.monotonic() - t0 < HANG, 'the worker never got busy'
@@ -480,16 +501,20 @@ def _start_busy_caller():
 @pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM], ids=['SIGKILL', 'SIGTERM'])
 def test_killed_caller_leaves_no_worker(sig):
     caller, worker = _start_busy_caller()
-    caller.send_signal(sig)
-    caller.wait(timeout=HANG)
-    _wait_until_gone(worker)
+    try:
+        caller.send_signal(sig)
+        caller.wait(timeout=HANG)
+        _wait_until_gone(worker)
+    finally:
+        caller.kill()                                     # a no-op unless the signal did not end it
+        caller.wait()
 
 
 def test_interrupted_caller_leaves_no_worker():
     caller, worker = _start_busy_caller()
     try:
         caller.send_signal(signal.SIGINT)                 # KeyboardInterrupt in the caller, which carries on
-        assert caller.stdout.readline().strip() == 'interrupted'
+        assert _read_line(caller).strip() == 'interrupted'
         _wait_until_gone(worker)
         assert caller.poll() is None                      # the caller is alive; its worker is not
     finally:
