@@ -10,9 +10,9 @@ import socket
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import grpo
+import harness
 import idea3
 import models
 import tasks
@@ -82,8 +82,8 @@ def test_fsdp_step_checkpoint_and_resume_match_one_process(tmp_path):
     ids = [q["id"] for q in qs]
 
     def run(world, name, extra=()):
-        mp.spawn(_train_worker, args=(world, free_port(), str(tmp_path / name), episodes, ids, RUN + list(extra)),
-                 nprocs=world, join=True)
+        harness.spawn(_train_worker, args=(world, free_port(), str(tmp_path / name), episodes, ids,
+                                           RUN + list(extra)), nprocs=world)
         return tmp_path / name
 
     one = run(1, "one")
@@ -153,7 +153,7 @@ def _shard_worker(rank, world, port, questions, out_path):
 @pytest.mark.slow
 def test_generation_under_fsdp_and_bytes_per_rank(tmp_path):
     agents, questions, world = load_agents(), tasks.load_questions("tinyworld", 2), 2
-    mp.spawn(_shard_worker, args=(world, free_port(), questions, str(tmp_path / "r0.pt")), nprocs=world, join=True)
+    harness.spawn(_shard_worker, args=(world, free_port(), questions, str(tmp_path / "r0.pt")), nprocs=world)
     got = torch.load(tmp_path / "r0.pt")
     assert got["sharded"], "after generation the weights must be shards again"
     threads = torch.get_num_threads()

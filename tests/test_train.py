@@ -13,9 +13,9 @@ import time
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import grpo
+import harness
 import idea3
 import irt
 import models
@@ -92,7 +92,7 @@ def test_two_processes_match_one(tmp_path):
     model = tinyworld.new_model("qwen2", tok, hidden_size=32, num_hidden_layers=2, intermediate_size=64)
     model.save_pretrained(tmp_path)
     batch = fixed_batch(len(tok), tok.pad_token_id)
-    mp.spawn(worker, args=(2, str(tmp_path), batch, str(tmp_path / "ddp.pt")), nprocs=2, join=True)
+    harness.spawn(worker, args=(2, str(tmp_path), batch, str(tmp_path / "ddp.pt")), nprocs=2)
     ddp = torch.load(tmp_path / "ddp.pt")
     from transformers import AutoModelForCausalLM
     for agg in AGGS:
@@ -155,7 +155,7 @@ def test_two_processes_run_the_same_ilr_step_as_one(tmp_path, agg):
     for world in (1, 2):
         out = str(tmp_path / f"w{world}")
         port = 29500 + os.getpid() % 1000 + world
-        mp.spawn(_ilr_worker, args=(world, port, out, episodes, ids, argv), nprocs=world, join=True)
+        harness.spawn(_ilr_worker, args=(world, port, out, episodes, ids, argv), nprocs=world)
         weights[world] = [models.load(os.path.join(out, "final", f"agent{i}"))[0].state_dict() for i in (0, 1)]
     before = [a.model.state_dict() for a in agents]
     for i in (0, 1):
