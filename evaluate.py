@@ -8,8 +8,10 @@ an agent's answer is its fusion turn) and debate (each answers alone, then --deb
 the others' latest answers and answering again). Multi-agent protocols report every agent's accuracy, both its
 first (solo) answer and its final one: the paper's robustness analysis (does the discussion drag one down?).
 
-Predictions are appended to out_dir/predictions.jsonl as they are judged, and a rerun into the same folder
-resumes from them (a folder made with other settings is refused). MBPP records keep the code that ran and why
+Predictions are appended to out_dir/predictions.jsonl as they are judged, a batch at a time, and a rerun into the
+same folder resumes from them: each (agent, question, sample) counts once, a half-written last line is dropped, and
+a question missing some samples is answered again. A folder made with other settings is refused, and so is a
+second run into a folder another run is writing (out_dir/lock). MBPP records keep the code that ran and why
 it failed. self_rank() is the "self-ranking" of ILR's dynamic interaction: K solo samples per question.
 
     python evaluate.py --models tiny-strong --benchmarks tinyworld
@@ -17,13 +19,18 @@ it failed. self_rank() is the "self-ranking" of ILR's dynamic interaction: K sol
     python evaluate.py --models smollm2 --benchmarks gsm8k,math500 --limit 20 --max_new_tokens 384
     python evaluate.py --models Qwen/Qwen2.5-7B-Instruct --benchmarks math5 --device cuda --dtype bfloat16
 """
+import contextlib
 import dataclasses
+import fcntl
 import json
+import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import torch
+import transformers
 from tqdm import tqdm
 
 import grpo
@@ -93,6 +100,7 @@ def solo_eval(model, tokenizer, questions: list[dict], max_new_tokens: int = 512
     eos, pad = models.eos_ids(model, tokenizer), tokenizer.pad_token_id
     gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     records = []
+    show_progress = show_progress and interactive()     # redirected to a file, redraws would pile up
     bar = tqdm(total=len(questions), desc="solo", unit="question", disable=not show_progress, leave=False)
     for i in range(0, len(questions), batch_size):
         batch = questions[i:i + batch_size]
@@ -185,7 +193,98 @@ def multi_agent(cfg: Config, agents: list, questions: list[dict], gens) -> list[
     return out
 
 
+def interactive() -> bool:
+    """True when stderr is a terminal: progress bars only make sense there. Redirected to a file, tqdm's
+    carriage-return updates pile up into one endless line (100 KB per batch with the token counter)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):   # replaced by an object without isatty, or closed
+        return False
+
+
+class Progress:
+    """Progress through one benchmark: a tqdm bar on a terminal; otherwise a plain line at most every `every`
+    seconds and one at the end, so a log file gets a few readable lines instead of a stream of redraws."""
+
+    def __init__(self, desc: str, total: int, initial: int = 0, every: float = 60.0):
+        self.desc, self.total, self.n, self.every = desc, total, initial, every
+        self.bar = tqdm(total=total, initial=initial, desc=desc, unit="question") if interactive() else None
+        self.start = self.last = time.monotonic()
+
+    def _line(self):
+        print(f"{self.desc}: {self.n}/{self.total} questions ({(time.monotonic() - self.start) / 60:.1f} min)",
+              file=sys.stderr, flush=True)
+
+    def update(self, n: int):
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            self._line()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            self._line()
+
+
+@contextlib.contextmanager
+def exclusive(out_dir: str):
+    """Hold an exclusive lock on out_dir/lock while a run reads and appends predictions there. Two runs into one
+    folder would each answer the same unanswered questions and append every record twice; the second is refused.
+    The kernel drops the lock when its process dies, so a crashed run never leaves the folder locked."""
+    path = os.path.join(out_dir, "lock")
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        sys.exit(f"evaluate.py: another run (pid {holder}) is writing predictions into {out_dir}; wait for it to "
+                 f"finish, or choose another --out_dir")
+    try:
+        f.truncate(0)              # who holds it, for the message above (the lock itself is the flock)
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()                  # releases the lock
+
+
+def read_predictions(path: str) -> dict:
+    """The judged records of a predictions file, {(agent, benchmark, id): {sample: record}}, each sample once.
+
+    A crash can leave three things behind, each handled here so that a resume never counts a sample twice:
+      - a last line cut short (no newline): truncated away, so the next append starts on a fresh line instead of
+        gluing its first record onto the fragment;
+      - records written twice (a batch redone after a crash between two agents' lines): the later one wins, since
+        a redo writes every agent's samples of a question together;
+      - a question with only some of its samples: returned as it is; main() answers that question again.
+    """
+    done: dict = {}
+    if not os.path.exists(path):
+        return done
+    with open(path, "rb+") as f:
+        data = f.read()
+        whole = data.rfind(b"\n") + 1          # the bytes up to the last complete line
+        if whole < len(data):
+            print(f"evaluate.py: dropping a half-written last line of {path} ({len(data) - whole} bytes)",
+                  file=sys.stderr)
+            f.truncate(whole)
+    for line in data[:whole].decode("utf-8", errors="replace").splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:           # a damaged line inside the file: that sample is answered again
+            continue
+        done.setdefault((r["agent"], r["benchmark"], r["id"]), {})[r["sample"]] = r
+    return done
+
+
 def main(argv=None) -> dict:
+    """The command: check every flag and name, load the questions, then answer and judge under the folder's lock."""
     cfg = flags.parse(Config, argv, __doc__.split("\n")[0], CHOICES)
     names = [b.strip() for b in cfg.benchmarks.split(",") if b.strip()]
     names = [n for b in names for n in (MATH_FIVE if b == "math5" else (b,))]
@@ -201,10 +300,16 @@ def main(argv=None) -> dict:
     if cfg.samples < 1 or cfg.limit < 0 or cfg.batch_size < 1 or cfg.max_new_tokens < 1 or cfg.debate_rounds < 1:
         sys.exit("evaluate.py: --samples, --batch_size, --max_new_tokens, --debate_rounds must be >= 1 and "
                  "--limit >= 0")
+    # (nan fails every comparison, so each number is also checked to be finite)
+    if not (math.isfinite(cfg.temperature) and cfg.temperature >= 0):
+        sys.exit(f"evaluate.py: --temperature must be >= 0 and finite (got {cfg.temperature}); 0 = greedy")
     if cfg.samples > 1 and cfg.temperature == 0:
         sys.exit("evaluate.py: --samples > 1 needs --temperature > 0: greedy samples are all the same")
-    if cfg.temperature < 0 or not 0 < cfg.top_p <= 1:
-        sys.exit(f"evaluate.py: --temperature must be >= 0 (got {cfg.temperature}) and --top_p in (0, 1]")
+    if not 0 < cfg.top_p <= 1:
+        sys.exit(f"evaluate.py: --top_p must be in (0, 1] (got {cfg.top_p})")
+    if not (math.isfinite(cfg.code_timeout) and cfg.code_timeout > 0):
+        sys.exit(f"evaluate.py: --code_timeout must be a finite number of seconds > 0 (got {cfg.code_timeout}): "
+                 f"the time each MBPP program may run")
     if cfg.protocol != "single" and len(sources) < 2:
         sys.exit(f"evaluate.py: --protocol {cfg.protocol} needs two or more --models")
     if cfg.device == "cuda" and not torch.cuda.is_available():
@@ -220,6 +325,14 @@ def main(argv=None) -> dict:
     out_dir = cfg.out_dir or os.path.join("runs", "eval", "-".join(
         [os.path.basename(s.rstrip("/")) for s in sources] + [cfg.protocol, f"T{cfg.temperature:g}"]))
     os.makedirs(out_dir, exist_ok=True)
+    with exclusive(out_dir):
+        return run(cfg, sources, names, questions, out_dir)
+
+
+def run(cfg: Config, sources: list[str], names: list[str], questions: dict, out_dir: str) -> dict:
+    """Answer what out_dir does not hold yet, append it batch by batch, print and return the table
+    {(agent, benchmark): (accuracy or mean@k, pass@k, n questions, first-answer accuracy)}. The caller holds the
+    folder's lock."""
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("benchmarks", "limit", "out_dir",
                                                                               "batch_size", "device")}
     settings_path, pred_path = os.path.join(out_dir, "settings.json"), os.path.join(out_dir, "predictions.jsonl")
@@ -231,28 +344,26 @@ def main(argv=None) -> dict:
                      f"({', '.join(k for k in settings if old.get(k) != settings[k])}); choose another --out_dir")
     with open(settings_path, "w") as f:
         json.dump(settings, f, indent=1)
-    done = {}
-    if os.path.exists(pred_path):   # resume: keep what was judged, answer only the rest
-        with open(pred_path) as f:
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:   # a line cut short by a crash: that question is answered again
-                    continue
-                done.setdefault((r["agent"], r["benchmark"], r["id"]), []).append(r)
+    done = read_predictions(pred_path)   # resume: keep what was judged, answer only the rest
 
     device = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else \
         ("cpu" if cfg.device == "auto" else cfg.device)
+    if not interactive():   # transformers' own "Loading weights" bar would redraw into the log file too
+        transformers.utils.logging.disable_progress_bar()
     agents = []
     for i, s in enumerate(sources):
         model, tok = models.load(s, dtype=getattr(torch, cfg.dtype), device=device)
         agents.append(idea3.Agent(f"{i}:{s}", model, tok, models.eos_ids(model, tok), tok.pad_token_id))
+    every_sample = set(range(cfg.samples))
+
+    def complete(name: str, q: dict) -> bool:     # every agent holds every sample of q
+        return all(every_sample <= set(done.get((a.name, name, q["id"]), {})) for a in agents)
+
     table = {}
     with open(pred_path, "a") as f:
         for name in names:
-            todo = [q for q in questions[name] if any((a.name, name, q["id"]) not in done for a in agents)]
-            bar = tqdm(total=len(questions[name]), initial=len(questions[name]) - len(todo), desc=name,
-                       unit="question")
+            todo = [q for q in questions[name] if not complete(name, q)]
+            bar = Progress(name, len(questions[name]), len(questions[name]) - len(todo))
             for j in range(0, len(todo), cfg.batch_size):
                 batch = todo[j:j + cfg.batch_size]
                 gens = [torch.Generator(device).manual_seed(cfg.seed + i) for i in range(len(agents))]
@@ -262,16 +373,20 @@ def main(argv=None) -> dict:
                                  for a in agents]
                 else:
                     per_agent = multi_agent(cfg, agents, batch, gens)
+                # The whole batch, every agent, in one write: a crash leaves at most one batch partly written.
+                lines = []
                 for a, recs in zip(agents, per_agent):
                     for r in recs:
                         r = {"agent": a.name, "protocol": cfg.protocol, **r}
-                        f.write(json.dumps(r) + "\n")
-                        done.setdefault((a.name, name, r["id"]), []).append(r)
+                        lines.append(json.dumps(r) + "\n")
+                        done.setdefault((a.name, name, r["id"]), {})[r["sample"]] = r   # a redo replaces
+                f.write("".join(lines))
                 f.flush()
+                os.fsync(f.fileno())
                 bar.update(len(batch))
             bar.close()
             for a in agents:
-                recs = [r for q in questions[name] for r in done.get((a.name, name, q["id"]), [])]
+                recs = [r for q in questions[name] for r in done.get((a.name, name, q["id"]), {}).values()]
                 first = [{"id": r["id"], "correct": r.get("first_correct", r["correct"])} for r in recs]
                 table[(a.name, name)] = (accuracy(recs), pass_at_k(recs), len(questions[name]), accuracy(first))
     k = cfg.samples

@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import re
 
 import pytest
 import torch
@@ -103,10 +104,13 @@ def test_cli_writes_predictions_resumes_and_refuses_other_settings(tmp_path, cap
     (["--models", "tiny-strong,./nope"], "is not a tiny-world name"),
     (["--protocol", "idea3"], "needs two or more"),
     (["--temperature", "-1"], "--temperature must be >= 0"),
+    (["--temperature", "nan"], "--temperature must be >= 0 and finite (got nan)"),
+    (["--code_timeout", "0"], "--code_timeout must be a finite number of seconds > 0 (got 0.0)"),
+    (["--code_timeout", "nan"], "--code_timeout must be a finite number of seconds > 0 (got nan)"),
 ])
 def test_cli_refuses_bad_input_before_loading_a_model(argv, message, monkeypatch, tmp_path):
     monkeypatch.setattr(models, "load", lambda *a, **k: pytest.fail("a model was loaded"))
-    with pytest.raises(SystemExit, match=message.replace("[", "\\[").replace("]", "\\]")):
+    with pytest.raises(SystemExit, match=re.escape(message)):
         evaluate.main(argv + ["--out_dir", str(tmp_path)])
 
 
@@ -153,3 +157,99 @@ def test_weights_fingerprint_follows_the_bytes_not_the_place(tmp_path):
     assert models.weights_fingerprint(str(big), window=10, windows=4) != before
     # A hub id (no folder of that name) is its own fingerprint.
     assert models.weights_fingerprint("org/model-a") != models.weights_fingerprint("org/model-b")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Resume after a crash, and one run per folder. The answers come from a stand-in for solo_eval, so what is counted
+# does not depend on what the tiny models happen to answer: right only on the last two questions.
+
+RESUME = ["--models", "tiny-strong,tiny-weak", "--limit", "6", "--batch_size", "2", "--samples", "2",
+          "--temperature", "1.0", "--max_new_tokens", "8"]
+
+
+def _stand_in(monkeypatch):
+    """Replace solo_eval by a stand-in that answers instantly; returns the list of question ids it was asked."""
+    right = {q["id"] for q in evaluate.load_questions("tinyworld", 6)[4:]}
+    asked = []
+
+    def solo(model, tok, batch, max_new_tokens, temperature, samples, *rest):
+        asked.extend(q["id"] for q in batch)
+        return [{"id": q["id"], "benchmark": q["benchmark"], "sample": k, "completion": "...", "gold": q["answer"],
+                 "extracted": "1", "correct": q["id"] in right, "status": "correct" if q["id"] in right else "wrong"}
+                for q in batch for k in range(samples)]
+    monkeypatch.setattr(evaluate, "solo_eval", solo)
+    return asked
+
+
+def _whole_run(tmp_path, monkeypatch):
+    """(table, lines of predictions.jsonl, settings.json) of an uninterrupted run: 6 questions x 2 samples x 2
+    agents = 24 lines, written batch by batch (agent 0's 4 lines, then agent 1's 4 lines)."""
+    _stand_in(monkeypatch)
+    table = evaluate.main(RESUME + ["--out_dir", str(tmp_path / "whole")])
+    lines = (tmp_path / "whole" / "predictions.jsonl").read_text().splitlines(keepends=True)
+    assert len(lines) == 24 and table[("0:tiny-strong", "tinyworld")][0] == pytest.approx(1 / 3)
+    return table, lines, (tmp_path / "whole" / "settings.json").read_text()
+
+
+def _crashed(tmp_path, settings, text):
+    out = tmp_path / "crashed"
+    out.mkdir()
+    (out / "settings.json").write_text(settings)
+    (out / "predictions.jsonl").write_text(text)
+    return out
+
+
+def _keys(out):
+    rows = _lines(out / "predictions.jsonl")                    # every line parses
+    return [(r["agent"], r["id"], r["sample"]) for r in rows]
+
+
+def test_resume_after_a_crash_between_two_agents_counts_every_sample_once(tmp_path, monkeypatch):
+    table, lines, settings = _whole_run(tmp_path, monkeypatch)
+    out = _crashed(tmp_path, settings, "".join(lines[:20]))    # the last batch: agent 0 written, agent 1 not
+    asked = _stand_in(monkeypatch)
+    again = evaluate.main(RESUME + ["--out_dir", str(out)])
+    assert len(asked) == 2 * 2                                  # the last batch's 2 questions, by each agent
+    assert again == table                                       # agent 0's redone samples are not counted twice
+    assert len(set(_keys(out))) == 24
+    assert evaluate.main(RESUME + ["--out_dir", str(out)]) == table and len(asked) == 4   # nothing left to do
+
+
+def test_resume_completes_a_question_with_some_of_its_samples(tmp_path, monkeypatch):
+    table, lines, settings = _whole_run(tmp_path, monkeypatch)
+    out = _crashed(tmp_path, settings, "".join(lines[:-1]))    # agent 1 lacks sample 1 of the last question
+    asked = _stand_in(monkeypatch)
+    assert evaluate.main(RESUME + ["--out_dir", str(out)]) == table
+    assert asked == [evaluate.load_questions("tinyworld", 6)[5]["id"]] * 2
+    assert len(set(_keys(out))) == 24
+
+
+def test_resume_drops_a_half_written_last_line(tmp_path, monkeypatch):
+    table, lines, settings = _whole_run(tmp_path, monkeypatch)
+    out = _crashed(tmp_path, settings, "".join(lines[:16]) + lines[16][:30])     # cut mid-record by a crash
+    _stand_in(monkeypatch)
+    assert evaluate.main(RESUME + ["--out_dir", str(out)]) == table
+    keys = _keys(out)                                           # the first appended record is a line of its own
+    assert len(keys) == 24 and len(set(keys)) == 24
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, monkeypatch):
+    import fcntl
+    _stand_in(monkeypatch)
+    with open(tmp_path / "lock", "w") as held:                 # another run holds the folder
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SystemExit, match="another run .* is writing predictions into"):
+            evaluate.main(RESUME + ["--out_dir", str(tmp_path)])
+        assert not (tmp_path / "predictions.jsonl").exists() and not (tmp_path / "settings.json").exists()
+    evaluate.main(RESUME + ["--out_dir", str(tmp_path)])       # released: the folder is free again
+    assert len(_keys(tmp_path)) == 24
+
+
+def test_no_progress_redraws_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    """A log file would get one carriage-return redraw per batch and per 16 tokens: one endless line."""
+    model, tok = models.load("tiny-strong")
+    capsys.readouterr()                                         # (loading's own bar: evaluate.main's business below)
+    evaluate.solo_eval(model, tok, evaluate.load_questions("tinyworld", 4), 32, batch_size=2, show_progress=True)
+    evaluate.main(["--limit", "4", "--batch_size", "2", "--max_new_tokens", "32", "--out_dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "\r" not in err and len(err.splitlines()) <= 3, err
