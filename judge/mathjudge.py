@@ -2,7 +2,7 @@
 
     grade(completion, gold, timeout)   -> GradeResult(answer, correct, timed_out); .status is 'correct', 'wrong',
                                           'timeout' or 'no_answer' (what training and evaluation loops count)
-    equiv_status(pred, gold, timeout)  -> 'correct' | 'wrong' | 'timeout'    never raises
+    equiv_status(pred, gold, timeout)  -> 'correct' | 'wrong' | 'timeout'    never raises on an answer
     is_equiv(pred, gold, timeout)      -> bool                               equiv_status(...) == 'correct'
     grade_choice(completion, gold)     -> GradeResult                        multiple choice: the chosen label
 
@@ -49,9 +49,11 @@ How equality is decided, stopping at the first verdict:
   4. when sampling cannot tell: sympy's simplify(a - b) == 0, then a.equals(b), in symcheck's worker process
 Time: `timeout` is CPU seconds for one check, this thread's (steps 1-3) plus the sympy worker's (step 4, start-up
 not included), so a verdict does not depend on how busy the machine is. A check that uses them up is stopped and
-reported as 'timeout' (GradeResult.timed_out), never silently as wrong; is_equiv then says False.
+reported as 'timeout' (GradeResult.timed_out), never silently as wrong; is_equiv then says False. A timeout that
+is not a positive finite number (0, nan, inf) is refused with a ValueError.
 Safety: nothing is eval'ed; parser caps (mathparse.MAX_CHARS, mathlex.MAX_TOKENS, MAX_DEPTH) bound steps 1-3.
 """
+import math
 import re
 import sys
 import time
@@ -98,6 +100,7 @@ def grade(completion_text, gold, timeout=DEFAULT_TIMEOUT):
     if not isinstance(gold, str) or not gold.strip():
         raise ValueError(f'grade(): gold must be a non-empty answer string, got {gold!r}; '
                          'pass the dataset\'s answer field (or its solution text with a \\boxed answer)')
+    _check_timeout(timeout)    # refused whether or not the text has an answer: a bad argument is never hidden
     answer = extract_answer(completion_text) if isinstance(completion_text, str) else None
     if answer is None:
         return GradeResult(None, False)
@@ -117,7 +120,9 @@ def grade_choice(completion_text, gold, labels=('A', 'B', 'C', 'D')):
 
 def equiv_status(pred, gold, timeout=DEFAULT_TIMEOUT):
     """'correct' when pred and gold are the same answer under the policy above, 'wrong' when they are not or
-    either cannot be read, 'timeout' when the check used up its `timeout` CPU seconds. Never raises."""
+    either cannot be read, 'timeout' when the check used up its `timeout` CPU seconds. Never raises on any
+    answer; a `timeout` that is not a positive finite number is a ValueError."""
+    _check_timeout(timeout)
     if pred is None or gold is None:
         return 'wrong'
     try:
@@ -131,6 +136,18 @@ def equiv_status(pred, gold, timeout=DEFAULT_TIMEOUT):
 def is_equiv(pred, gold, timeout=DEFAULT_TIMEOUT):
     """True when pred and gold are the same answer (equiv_status tells a time-out from a wrong answer)."""
     return equiv_status(pred, gold, timeout) == 'correct'
+
+
+def _check_timeout(timeout):
+    """A budget must be a positive finite number of seconds: nan compares False with everything, so a nan budget
+    never ran out here yet broke the sympy worker's timer, and turned right answers wrong without a word."""
+    try:
+        ok = not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0
+    except TypeError:          # None, a string
+        ok = False
+    if not ok:
+        raise ValueError(f'timeout must be a positive finite number of CPU seconds, got {timeout!r} '
+                         f'(the default is {DEFAULT_TIMEOUT})')
 
 
 class _OutOfTime(Exception):
@@ -197,6 +214,8 @@ def _is_text_answer(s):
     if not _looks_like_words(s):
         return False
     inner = _WRAPPER.sub(r'\1', s).replace('$', '').strip()
+    if inner.lower() in mp.INFINITY_WORDS:               # 'inf', \text{infinity}: a value, equal to \infty
+        return False
     return bool(_WRAPPER.search(s)) or re.fullmatch(r'\([A-Za-z]\)', inner) is not None \
         or any(len(w) >= 3 for w in re.findall(r'[A-Za-z]+', inner))
 

@@ -97,6 +97,7 @@ _NUM = re.compile(r'(\d+)(?:\.(\d*))?|\.(\d+)')
 _GROUP = re.compile(r'(,|\s|\\[, ;:]|~)(\d{3})(?!\d)')
 _SCI = re.compile(r'[eE]([+-]?\d{1,5})(?!\d)')
 _WORD = re.compile(r'[A-Za-z]+')
+INFINITY_WORDS = ('inf', 'infinity', 'oo')   # words read as \infty ('oo': how sympy and Python-minded models write it)
 
 
 def _word_token(w):
@@ -107,8 +108,10 @@ def _word_token(w):
         return ('pct', None)
     if lw in ('degree', 'degrees', 'deg'):
         return ('deg', None)
-    if lw in FUNCS or lw in ('pi', 'infty', 'inf', 'infinity'):
-        return ('cmd', {'inf': 'infty', 'infinity': 'infty'}.get(lw, lw))
+    if lw in FUNCS or lw in ('pi', 'infty'):
+        return ('cmd', lw)
+    if lw in INFINITY_WORDS:
+        return ('cmd', 'infty')
     if len(w) > 1 and (lw in UNIT_WORDS or lw[:-1] in UNIT_WORDS or lw[:-2] in UNIT_WORDS):   # cms, inches
         return ('unit', lw)
     return ('id', w) if len(w) == 1 else ('word', w)
@@ -281,4 +284,6 @@ def _text_tokens(content, namelike, top):
         return [(kind, None)] if kind in ('deg', 'pct') else [('unit', low)]
     if low.replace(' ', '').isalpha() and low in FUNCS:
         return [('cmd', low)]
+    if low in INFINITY_WORDS:                                 # \text{infinity}
+        return [('cmd', 'infty')]
     return [('text', ' '.join(words))]

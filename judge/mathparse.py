@@ -23,7 +23,8 @@ Reading conventions (mathjudge.py builds the equivalence policy on them):
 """
 from fractions import Fraction
 
-from .mathlex import ParseError, TooBig, clean, tokenize  # noqa: F401  (re-exported: the judge uses mathparse only)
+# re-exported: the judge uses mathparse only
+from .mathlex import INFINITY_WORDS, ParseError, TooBig, clean, tokenize  # noqa: F401
 
 MAX_CHARS = 1000       # longer final answers are not judged (a box holds an answer, not an essay)
 MAX_DEPTH = 40         # brackets, braces, exponents and fractions nested deeper than this are refused

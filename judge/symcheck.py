@@ -140,7 +140,7 @@ def _shutdown():
 
 def ask(request, seconds):
     """Run one check with `seconds` of worker CPU time. Returns (True | False | TIMEOUT, CPU seconds spent)."""
-    if seconds <= 0:
+    if not seconds > 0:        # nothing left (a nan would pass `seconds <= 0` and break the worker's CPU timer)
         return TIMEOUT, 0.0
     try:
         w = _checkout()        # a started worker: its start-up is not part of the check's time

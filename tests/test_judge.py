@@ -81,6 +81,10 @@ EQUAL = [
     ('(1,4.5)', r'(1,\frac{9}{2})'), (r'\left( \frac{3}{2}, -13 \right)', r'(\tfrac32,-13)'), ('[0,1)', '[0, 1)'),
     (r'(\frac{3}{5},\frac{8}{3}]', '(0.6,2.6667]'), (r'(5,\infty)', r'(5, +\infty)'),
     (r'\langle 1, 2 \rangle', '(1,2)'),
+    # infinity spelled as a word, in text, or as sympy writes it
+    ('inf', r'\infty'), ('infinity', r'\infty'), ('Infinity', '∞'), (r'\text{infinity}', r'\infty'),
+    (r'\text{inf}', r'+\infty'), ('oo', r'\infty'), ('-inf', r'-\infty'), ('-oo', r'-\infty'),
+    (r'-\text{infinity}', r'-\infty'), ('(0, oo)', r'(0, \infty)'), ('inf', 'infinity'),
     (r'(-\infty, 2) \cup (3, \infty)', r'(3,\infty)\cup(-\infty,2)'), (r'\{-1\} \cup [0,7)', r'\{-1\}\cup[0,7)'),
     ('(3,2)', '3, 2'), (r'\mathbb{R}', r'(-\infty, \infty)'),
     # inequalities as intervals, x in S
@@ -120,6 +124,8 @@ NOT_EQUAL = [
     ('x+2n+1', 'x+1'), ('(a+5)(b+2)', '(+5)(b+2)'), (r'\sin x', r'\cos x'), ('x^2', 'x^3'), ('2^{10}', '1000'),
     (r'\pm 2021', '2021'), ('1, 2', '1, 2, 3'), ('1, 2, 3, ...', '1, 2, 3'), ('10, 4, 2', '4, 12, 2'),
     ('(2,3]', '(2,3)'), ('[0,9)', '[0,1)'), ('(3,1)', '(1,3)'), (r'(-\infty, 3)', r'(3, \infty)'), ('(1,2)', '[1,2]'),
+    ('inf', r'-\infty'), ('-oo', 'oo'), (r'\text{infinity}', '-inf'), ('infinity', '5'), ('oo', '0'),
+    ('infinite', r'\infty'), ('foo', 'oo'),
     ('x > 5', 'x < 5'), (r'x \geq 5', r'x \leq 5'), ('x < 1', 'x > -1'), (r'(5, \infty)', r'[5, \infty)'),
     ('a + 3z = 0', '0'), ('2x + z = 1', '1'), ('7 = 11a+c', '11a+c'), ('x = 2', 'x = 3'),
     ('5x - 7y + 11z + 4 = 0', 'x + y - z + 2 = 0'), ('y = 2x + 3', 'y = 3x + 2'),
@@ -255,6 +261,17 @@ def test_timeout_is_reported_not_wrong():
     r = judge.grade(rf'so \boxed{{{SLOW[0]}}}', SLOW[1], timeout=1.0)
     assert (r.correct, r.timed_out, r.status) == (False, True, 'timeout')
     assert time.monotonic() - t0 < HANG
+
+
+@pytest.mark.parametrize('timeout', [float('nan'), float('inf'), -float('inf'), 0, -1.0, 'soon', None],
+                         ids=repr)
+def test_a_timeout_that_is_no_positive_number_is_refused(timeout):
+    # nan once slipped through every comparison with the budget and turned right answers needing sympy wrong
+    for call in (lambda: judge.equiv_status(r'\lfloor ix \rfloor', r'\lfloor xi \rfloor', timeout=timeout),
+                 lambda: judge.is_equiv('1/2', '0.5', timeout=timeout),
+                 lambda: judge.grade('no answer here', '2', timeout=timeout)):
+        with pytest.raises(ValueError, match='timeout'):
+            call()
 
 
 def test_worker_stops_at_its_cpu_budget_and_is_replaced():
