@@ -167,8 +167,11 @@ NR = {"fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": 
       "sched_setscheduler": (144, 119), "sched_setparam": (142, 118), "capset": (126, 91),
       "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "semget": (64, 190), "semop": (65, 193),
       "semtimedop": (220, 192), "semctl": (66, 191), "msgget": (68, 186), "msgsnd": (69, 189),
-      "msgrcv": (70, 188), "msgctl": (71, 187)}
+      "msgrcv": (70, 188), "msgctl": (71, 187), "fcntl": (72, 25), "ioctl": (16, 29)}
 ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}  # column in NR, AUDIT_ARCH_* value
+# fcntl commands and ioctl requests that make the kernel signal a file's "owner" (the same on both ABIs)
+F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, O_ASYNC = 4, 8, 10, 15, 0o20000
+FIOSETOWN, SIOCSPGRP, FIOASYNC = 0x8901, 0x8902, 0x5452
 # no new process or program; no reaching other processes (signals, memory, System V IPC), the network
 # or new namespaces
 DENIED = ("fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "tkill",
@@ -185,8 +188,11 @@ def lock_down(work: str) -> list[str]:
     """Have the kernel enforce what the guard only asks politely; returns the layers now in force.
 
     capabilities  all dropped (matters for root: no mount, reboot, raising limits, reading any file)
-    landlock      files: write only under work/, read only the Python installation and system libraries
-    seccomp       no fork, exec, socket, ptrace, pidfd, SysV IPC; signals and limits only for this process
+    landlock      files: write only under work/, read only the Python installation and system libraries;
+    signal-scope  (Landlock ABI 6) no signal to a process outside this domain, SIGIO of an owned file included
+    seccomp       no fork, exec, socket, ptrace, pidfd, SysV IPC; signals and limits only for this process;
+                  no file owner (fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG, O_ASYNC; ioctl FIOSETOWN, SIOCSPGRP,
+                  FIOASYNC), which would let I/O send any signal to any process of this user
     """
     try:
         import ctypes
@@ -205,8 +211,7 @@ def lock_down(work: str) -> list[str]:
         layers.append("capabilities")
     if libc.prctl(ctypes.c_int(38), ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
         return layers  # PR_SET_NO_NEW_PRIVS: required by both layers below
-    if _landlock(call, work):
-        layers.append("landlock")
+    layers += _landlock(call, work)
     if arch is not None:
         program = _seccomp_program(nr, arch, os.getpid())
 
@@ -219,16 +224,21 @@ def lock_down(work: str) -> list[str]:
     return layers
 
 
-def _landlock(call, work: str) -> bool:
+def _landlock(call, work: str) -> list[str]:
+    """The file rules below, and from ABI 6 (Linux 6.12) signal scoping: no signal, SIGIO included, to a process
+    outside this one's Landlock domain. Returns the layers in force: [], ["landlock"] or ["landlock", "signal-scope"]."""
     abi = call(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
     if abi < 1:
-        return False
+        return []
     every = (1 << 13) - 1 | (abi >= 2) << 13 | (abi >= 3) << 14 | (abi >= 5) << 15  # all rights this kernel knows
     read = 1 | 4 | 8                                                          # execute, read file, read dir
     file_rights = 1 | 2 | 4 | 1 << 14 | 1 << 15                               # the rights a non-directory can carry
-    ruleset = call(444, struct.pack("Q", every), 8, 0)
+    # struct landlock_ruleset_attr: handled_access_fs, handled_access_net (none: seccomp refuses sockets), scoped
+    # (ABI 6: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL). Older kernels take the first field only.
+    attr = struct.pack("QQQ", every, 0, 1 | 2) if abi >= 6 else struct.pack("Q", every)
+    ruleset = call(444, attr, len(attr), 0)
     if ruleset < 0:
-        return False
+        return []
     # not sys.path: a .pth file (pip install -e) can put a project folder, and its data, on it
     readable = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, "/lib", "/lib64",
                 "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
@@ -247,7 +257,7 @@ def _landlock(call, work: str) -> bool:
             os.close(fd)
     ok = call(446, ruleset, 0) == 0  # landlock_restrict_self
     os.close(ruleset)
-    return ok
+    return (["landlock", "signal-scope"] if abi >= 6 else ["landlock"]) if ok else []
 
 
 def _seccomp_program(nr: dict, arch: int, pid: int) -> bytes:
@@ -262,11 +272,28 @@ def _seccomp_program(nr: dict, arch: int, pid: int) -> bytes:
     for name in SELF_ONLY:  # args[0] is at offset 16 of struct seccomp_data (its low 32 bits: a pid_t)
         prog += [(IF_EQ, 0, 5, nr[name]), (LOAD, 0, 0, 16), (IF_EQ, 2, 0, 0), (IF_EQ, 1, 0, pid),
                  (RETURN, 0, 0, eperm), (RETURN, 0, 0, allow)]
+    # signal-driven I/O: the kernel sends a file's "owner" SIGIO (or any signal: F_SETSIG, SIGKILL included) when
+    # the file is ready, and the owner may be any process or group of this user, the evaluator too. So no owner
+    # can be named and no signal chosen, and O_ASYNC is refused as well. Jumps count instructions: 0 = the next.
+    prog += [(IF_EQ, 0, 9, nr["fcntl"]), (LOAD, 0, 0, 24),  # not fcntl: skip the 9 below; else load args[1], the cmd
+             (IF_EQ, 6, 0, F_SETOWN), (IF_EQ, 5, 0, F_SETOWN_EX), (IF_EQ, 4, 0, F_SETSIG),  # -> EPERM
+             (IF_EQ, 0, 2, F_SETFL), (LOAD, 0, 0, 32), (IF_SET, 1, 0, O_ASYNC),  # F_SETFL: args[2] are the flags
+             (RETURN, 0, 0, allow), (RETURN, 0, 0, eperm)]
+    prog += _refuse_arg(nr["ioctl"], 1, (FIOSETOWN, SIOCSPGRP, FIOASYNC))  # the same by ioctl (on a socketpair)
     prog += [(IF_EQ, 0, 4, nr["clone"]), (LOAD, 0, 0, 16), (IF_SET, 1, 0, 0x10000),  # clone: CLONE_THREAD only
              (RETURN, 0, 0, eperm), (RETURN, 0, 0, allow),
              (IF_EQ, 0, 1, nr["clone3"]), (RETURN, 0, 0, enosys),  # libc then falls back to clone
              (RETURN, 0, 0, allow)]
     return b"".join(struct.pack("HBBI", *instruction) for instruction in prog)
+
+
+def _refuse_arg(number: int, arg: int, values: tuple) -> list:
+    """Filter instructions: system call `number` gets EPERM when args[arg] (its low 32 bits) is one of `values`,
+    and is allowed otherwise; any other call goes on to the instructions after these."""
+    n = len(values)
+    checks = [(0x15, n - i, 0, value) for i, value in enumerate(values)]  # IF_EQ: jump over the rest to EPERM
+    return [(0x15, 0, n + 3, number), (0x20, 0, 0, 16 + 8 * arg), *checks,  # IF_EQ number, else skip it all; LOAD
+            (0x06, 0, 0, 0x7FFF0000), (0x06, 0, 0, 0x00050000 | 1)]          # RETURN allow; RETURN EPERM
 
 
 # ----------------------------------------------------------------------------- the reliability guard

@@ -23,10 +23,14 @@ Layers (sandbox_child.lock_down), all before the first untrusted line:
                 Python prefixes, sys.path, /lib, /usr/lib, /usr/local/lib, ld.so.cache, zoneinfo. So
                 the data set (its expected answers), the job file and /proc (the parent's memory and
                 environment) are out of reach, and _io.FileIO is refused by the kernel, not by Python.
+  signal-scope  Landlock ABI 6 (Linux 6.12+): no signal to a process outside the child's domain. A
+                second layer (a SIGIO path around it was reported upstream): seccomp below is primary.
   seccomp       EPERM for fork, vfork, clone without CLONE_THREAD (threads still work), execve,
                 socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority; kill,
-                tgkill, prlimit, sched_set* only on itself. clone3 gets ENOSYS, so libc falls back to
-                clone. Other ABIs (32-bit entry points, x32) are refused outright.
+                tgkill, prlimit, sched_set* only on itself; fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG and
+                O_ASYNC, ioctl FIOSETOWN, SIOCSPGRP, FIOASYNC (a file's owner gets a signal of the
+                program's choice on I/O: SIGKILL for the evaluator). clone3 gets ENOSYS, so libc falls
+                back to clone. Other ABIs (32-bit entry points, x32) are refused outright.
   guard         Python-level: os.fork, subprocess, open() outside work/ ... raise PermissionError with
                 a message that says why. Not a boundary (a re-import gets around it); the layers are.
 The limits are set in the child, not in preexec_fn: preexec_fn runs between fork and exec and can
@@ -355,6 +359,52 @@ def test_signals_cannot_reach_other_processes(layers):
             assert f.read().rsplit(")", 1)[1].split()[0] in ("S", "R")  # alive, not stopped
         assert victim.poll() is None
     finally:
+        victim.kill()
+        victim.wait()
+
+
+SIGIO_ATTACKS = {  # each names a victim as the owner of a file, so that I/O on it signals the victim
+    "F_SETOWN": "fcntl.fcntl(r, fcntl.F_SETOWN, {pid})",
+    "F_SETOWN to a group": "fcntl.fcntl(r, fcntl.F_SETOWN, -os.getpgid({pid}))",
+    "F_SETOWN_EX": "fcntl.fcntl(r, 15, struct.pack('ii', 1, {pid}))",  # F_OWNER_PID
+    "F_SETSIG": "fcntl.fcntl(r, 10, signal.SIGKILL)",
+    "F_SETFL O_ASYNC": "fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC)",
+    "ioctl FIOSETOWN": "fcntl.ioctl(a.fileno(), 0x8901, struct.pack('i', {pid}))",
+    "ioctl SIOCSPGRP": "fcntl.ioctl(a.fileno(), 0x8902, struct.pack('i', {pid}))",
+    "ioctl FIOASYNC": "fcntl.ioctl(a.fileno(), 0x5452, struct.pack('i', 1))",
+}
+
+
+def test_signal_driven_io_cannot_signal_the_evaluator_or_others(layers):
+    # the owner of a file gets SIGIO (default action: terminate) or the F_SETSIG signal when it becomes readable;
+    # found by a probe that SIGKILLed and SIGSTOPped the evaluator this way
+    needs(layers, "seccomp")
+    import signal
+    received = []
+    old_handler = signal.signal(signal.SIGUSR1, lambda *_: received.append(1))
+    victim = subprocess.Popen(["sleep", "60"])
+    prelude = "import fcntl, os, signal, socket, struct\nr, w = os.pipe()\na, b = socket.socketpair()\n"
+    try:
+        for name, attack in SIGIO_ATTACKS.items():
+            r = run_tests(prelude + attack.format(pid=victim.pid), ["assert True"])
+            assert r.status == "error" and "PermissionError" in r.detail, (name, r)
+        # the whole attack on this process, with SIGUSR1 for SIGKILL so that a regression fails instead of killing
+        # pytest: after the first refused step the program stops with an error, not a crash of the evaluator
+        attack = ("fcntl.fcntl(r, fcntl.F_SETOWN, os.getppid())\nfcntl.fcntl(r, 10, signal.SIGUSR1)\n"
+                  "fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC)\nos.write(w, b'x')\n"
+                  f"fcntl.fcntl(a.fileno(), fcntl.F_SETFL, os.O_ASYNC)\n"
+                  f"fcntl.ioctl(a.fileno(), 0x8901, struct.pack('i', {victim.pid}))\nb.send(b'x')\n")
+        r = run_tests(prelude + attack, ["assert True"])
+        assert r.status == "error" and "PermissionError" in r.detail, r
+        # a program that uses pipes and non-blocking I/O still runs
+        assert run_tests(prelude + "os.set_blocking(r, False)\nos.write(w, b'x')\nb.send(b'y')\n",
+                         ["assert os.read(r, 1) == b'x'", "assert a.recv(1) == b'y'"]).passed
+        time.sleep(0.2)  # a signal would have been delivered during the write already; this only lets it act
+        assert received == [] and victim.poll() is None
+        with open(f"/proc/{victim.pid}/stat") as f:
+            assert f.read().rsplit(")", 1)[1].split()[0] in ("S", "R")  # alive, not stopped
+    finally:
+        signal.signal(signal.SIGUSR1, old_handler)
         victim.kill()
         victim.wait()
 
