@@ -1,6 +1,6 @@
 """lab/checkpoint.py: a round trip restores optimizers, schedulers, RNG states and numpy abilities; trainer.pt is
-loaded without running code; damaged bytes are found and the previous whole checkpoint is used; a moved run folder
-resumes. (The whole train.py kill-and-resume run is tests/test_train.py::test_sigkill_then_resume_gives_the_same_run.)"""
+loaded without running code; damaged bytes are found and the previous whole checkpoint is used; a moved run
+folder resumes. (The whole train.py kill-and-resume run: test_train.py::test_sigkill_then_resume_gives_the_same_run.)"""
 import hashlib
 import os
 import random
