@@ -5,7 +5,8 @@
 The verdict is decided in this process. Each `assert` is parsed with `ast` and evaluated here, with the
 real builtins; only the parts that need the program (`f(3)`, a name it defines) are computed by the
 child (sandbox_child.py), which sends back their VALUES as plain data (None, bool, int, float, complex,
-str, bytes, list, tuple, dict, set, frozenset). The expected values never leave this process, and any
+str, bytes, list, tuple, dict, set, frozenset), read here within bounds on bytes and hash collisions (so
+no answer costs the evaluator minutes or gigabytes). The expected values never leave this process, and any
 other value (an object whose __eq__ always says True) fails: nothing the program does inside its own
 process turns a wrong answer into a pass. The policy for asserts other than `f(x) == literal`:
 sandbox_plan.py; the verdict: sandbox_verdict.py.
@@ -42,7 +43,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: python judge/sa
     __package__ = "judge"
 
 from .sandbox_plan import make_plan  # noqa: E402
-from .sandbox_verdict import read_records, verdict  # noqa: E402
+from .sandbox_verdict import VALUE_BYTES, read_records, verdict  # noqa: E402
 
 STATUSES = ("passed", "failed", "error", "memory", "timeout", "crashed")
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
@@ -114,7 +115,7 @@ def _run(code, tests, setup, timeout, memory_mb, file_mb, max_output) -> tuple[R
         os.mkdir(work)
         open(results, "wb").close()
         job = {"steps": plan.steps, "work": work, "results": results, "memory_bytes": memory_mb * 2**20,
-               "cpu_seconds": int(timeout) + 1, "file_bytes": file_mb * 2**20}
+               "cpu_seconds": int(timeout) + 1, "file_bytes": file_mb * 2**20, "value_bytes": VALUE_BYTES}
         with open(job_path, "w") as f:
             json.dump(job, f)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8",
@@ -130,7 +131,7 @@ def _run(code, tests, setup, timeout, memory_mb, file_mb, max_output) -> tuple[R
             _kill_group(proc.pid)  # the leader is a zombie (or alive, on timeout): its pgid is still ours
             proc.wait()            # reap the leader only now
         seconds = time.monotonic() - start
-        layers, records = read_records(results, plan.steps, file_mb * 2**20 + 2**16)
+        layers, records = read_records(results, plan.steps)
         status, detail = verdict(plan, records, finished, proc.returncode, timeout)
         if layers is not None and not _warned and not set(WANTED_LAYERS) <= set(layers):
             _warned = True

@@ -58,6 +58,9 @@ def main(job_path: str) -> None:
             line = dumps(record)
         except (ValueError, RecursionError) as e:  # e.g. an int of more than 4300 digits
             line = dumps([i, "error", type(e).__name__, f"cannot send the value back: {_message(e)}"])
+        if len(line) > job["value_bytes"]:  # the parent would not parse it: say why (ASCII, so chars are bytes)
+            line = dumps([i, "error", "OverflowError", f"the value takes {len(line):,} bytes as JSON; the judge "
+                                                       f"reads at most {job['value_bytes']:,}"])
         try:
             real_write(out, (line + "\n").encode())
         except OSError:  # over RLIMIT_FSIZE: the parent finds the record missing

@@ -6,6 +6,11 @@ expected sequence, and verdict turns them into a status and a one-line detail. A
 (None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset), so an object whose __eq__
 always says True, or a forged record, cannot turn a wrong answer into a pass.
 
+Reading the values is bounded too, since the program chooses them: at most RESULTS_BYTES of results and
+VALUE_BYTES per value are parsed (ints of at most 4300 digits), and no container may hold more than COLLISIONS
+different values with one hash (a set of colliding ints costs quadratic time to build), checked before
+anything here hashes them: in decode, and for set(), frozenset(), dict() and set methods applied here.
+
     passed   every test ran and held          failed   an assert was false, or a leaf was not a plain value
     error    an exception, exit(), a test the parent refuses to judge, a garbled results channel
     memory   MemoryError (the rlimit)         timeout  wall clock or CPU limit       crashed  killed by a signal
@@ -18,6 +23,16 @@ import operator
 import signal
 
 from .sandbox_plan import BUILTINS, MODULES, Plan
+
+# ----------------------------------------------------------------------------- bounds on the work done here
+# The child's values are untrusted data, and reading them is work done in THIS process. Unbounded, a program
+# could make the judge spend minutes or gigabytes on one answer, so:
+VALUE_BYTES = 2**18    # one value's JSON line (MBPP's largest is 2.6 kB): a longer one is an error, never parsed
+RESULTS_BYTES = 2**20  # the results file read in all; parsed JSON takes at most ~30 times its size in memory
+COLLISIONS = 16        # distinct values in one container that may share a hash (honest data: one, rarely two)
+# Why COLLISIONS: int, float, complex and tuple hash alike in every process (only str and bytes are salted), so a
+# program can send 100,000 ints that are equal mod 2**61 - 1. A set of them costs n**2 / 2 comparisons to build:
+# 68 s for 100,000. Each container is checked in linear time (_check_hashes) before anything here hashes it.
 
 # ----------------------------------------------------------------------------- evaluating an assert here
 
@@ -72,7 +87,7 @@ def evaluate(node: ast.AST, ask):
             left = right
         return True
     if isinstance(node, ast.Call):
-        return ev(node.func)(*[ev(a) for a in node.args], **{k.arg: ev(k.value) for k in node.keywords})
+        return _call(ev(node.func), [ev(a) for a in node.args], {k.arg: ev(k.value) for k in node.keywords})
     if isinstance(node, ast.Subscript):
         return ev(node.value)[ev(node.slice)]
     if isinstance(node, ast.Slice):
@@ -83,6 +98,47 @@ def evaluate(node: ast.AST, ask):
 
 
 _NOT_A_LEAF = object()
+HASHING = (set, frozenset, dict)  # builtins that hash the items of their argument
+
+
+def _call(func, args: list, kwargs: dict):
+    """func(*args, **kwargs); first, what set(), frozenset(), dict() or a set's method (union, issubset, ...) would
+    hash is checked: a container decoded from the child was, but one made here (zip's pairs, a + b) was not."""
+    if any(func is h for h in HASHING) or type(getattr(func, "__self__", None)) in (set, frozenset):
+        args = [_hashable_items(a, keys_of_pairs=func is dict) for a in args]
+    return func(*args, **kwargs)
+
+
+def _hashable_items(value, keys_of_pairs: bool = False):
+    """`value` as a list whose items (or, for dict(), the pairs' keys) passed _check_hashes; str, bytes and what
+    was already checked (sets, dicts) as they are; a value that is not iterable as it is, for func to refuse."""
+    if isinstance(value, (str, bytes, bytearray, set, frozenset, dict)):
+        return value
+    try:
+        items = list(value)
+    except TypeError:
+        return value
+    _check_hashes([i[0] if keys_of_pairs and isinstance(i, (tuple, list)) and len(i) == 2 else i for i in items],
+                  "collection")
+    return items
+
+
+def _check_hashes(items, what: str) -> None:
+    """ValueError when more than COLLISIONS different values among `items` share a hash. Linear time: values are
+    grouped by their hash in a dict keyed by that hash, an int below 2**61 whose own hash is itself, so the
+    grouping dict has no full collisions of its own; equal values (a list of repeats) count once."""
+    by_hash = {}
+    for item in items:
+        try:
+            h = hash(item)
+        except TypeError:
+            continue  # a list or a dict: it can be no set's member and no dict's key
+        same = by_hash.setdefault(h, [])
+        if not any(item == other for other in same):  # at most COLLISIONS comparisons per item
+            same.append(item)
+            if len(same) > COLLISIONS:
+                raise ValueError(f"more than {COLLISIONS} different values with the same hash in one {what}: "
+                                 "refused (hashing them here would take time quadratic in their number)")
 
 
 def _binary(op: ast.operator, a, b):
@@ -94,6 +150,10 @@ def _binary(op: ast.operator, a, b):
            or isinstance(op, ast.Mod) and isinstance(a, (str, bytes)))
     if big:
         raise OverflowError("an operation too large to evaluate in the judge")
+    if isinstance(op, (ast.BitOr, ast.BitAnd, ast.BitXor, ast.Sub)):  # d.items() | x builds a set of new pairs
+        for side in (a, b):
+            if isinstance(side, type({}.items())):
+                _check_hashes(side, "dict's items")
     return BINARY[type(op)](a, b)
 
 
@@ -104,7 +164,9 @@ def decode(x, depth: int = 0):
     if x is None or type(x) in (bool, int, float, str):
         return x
     if type(x) is list:
-        return [decode(v, depth + 1) for v in x]
+        items = [decode(v, depth + 1) for v in x]
+        _check_hashes(items, "list")  # the assert may make a set of it: set(f(x)) == {1, 2}
+        return items
     if type(x) is dict and len(x) == 1:
         (tag, body), = x.items()
         if tag == "bytes" and type(body) is str:
@@ -112,9 +174,12 @@ def decode(x, depth: int = 0):
         if tag == "complex" and type(body) is list and len(body) == 2 and all(type(v) is float for v in body):
             return complex(*body)
         if type(body) is list and tag == "dict":
-            return {decode(k, depth + 1): decode(v, depth + 1) for k, v in body}
+            pairs = [(decode(k, depth + 1), decode(v, depth + 1)) for k, v in body]
+            _check_hashes([k for k, _ in pairs], "dict's keys")
+            return dict(pairs)
         if type(body) is list and tag in ("tuple", "set", "frozenset", "iter"):
             items = [decode(v, depth + 1) for v in body]
+            _check_hashes(items, tag)
             return iter(items) if tag == "iter" else {"tuple": tuple, "set": set, "frozenset": frozenset}[tag](items)
     raise ValueError(f"not a plain value: {str(x)[:80]}")
 
@@ -205,19 +270,28 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def read_records(path: str, steps: list, limit: int):
-    """(layers, records) from the results file; records is None when the lines are not the expected sequence."""
+def read_records(path: str, steps: list):
+    """(layers, records) from the results file; records is None when the lines are not the expected sequence.
+
+    At most RESULTS_BYTES are read. A line longer than VALUE_BYTES is not parsed: its record becomes an
+    OverflowError, and so does the first record missing because the file was longer than RESULTS_BYTES.
+    """
     try:
         with open(path, "rb") as f:
-            data = f.read(limit + 1)
+            data = f.read(RESULTS_BYTES + 1)
     except OSError:
         return None, []
-    lines = data.split(b"\n")[:-1]  # a last line without "\n" was cut off mid-write
+    lines = data[:RESULTS_BYTES].split(b"\n")[:-1]  # a last line without "\n" was cut off mid-write (or here)
     try:
-        layers = json.loads(lines[0]) if lines else None
-        records = [json.loads(line) for line in lines[1:]]
+        layers = json.loads(lines[0], parse_int=_parse_int) if lines and len(lines[0]) <= VALUE_BYTES else None
+        records = [[i, "error", "OverflowError", f"the value takes {len(line):,} bytes as JSON; the judge reads "
+                    f"at most {VALUE_BYTES:,}"] if len(line) > VALUE_BYTES else json.loads(line, parse_int=_parse_int)
+                   for i, line in enumerate(lines[1:])]
     except (ValueError, RecursionError):
         return None, None
+    if len(data) > RESULTS_BYTES and lines and len(records) < len(steps):
+        records.append([len(records), "error", "OverflowError",
+                        f"the values sent back take more than the judge's limit of {RESULTS_BYTES:,} bytes"])
     if not (layers is None or type(layers) is list and all(type(x) is str for x in layers)):
         return None, None  # the program truncated the file and wrote its own first line
     for i, r in enumerate(records):
@@ -227,3 +301,11 @@ def read_records(path: str, steps: list, limit: int):
         if shapes.get(r[1]) != len(r) or (r[1] != "value" and not all(type(x) is str for x in r[2:])):
             return layers, None
     return layers, records
+
+
+def _parse_int(digits: str) -> int:
+    """json.loads' int(): turning n digits into an int takes time quadratic in n. Python refuses more than 4300
+    unless a program turned the limit off (sys.set_int_max_str_digits(0)); here it holds either way."""
+    if len(digits) > 4300 + (digits[:1] == "-"):
+        raise ValueError(f"an int of {len(digits):,} digits")
+    return int(digits)

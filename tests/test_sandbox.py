@@ -285,6 +285,91 @@ def test_a_huge_or_deep_value_is_an_error_not_a_crash_of_the_judge():
                     ).status == "error"
 
 
+# ----------------------------------------------------------------------------- the judge's own work is bounded
+
+M61 = 2**61 - 1  # ints hash to themselves mod this prime in every process: a program can make them collide
+
+
+def _colliding(n: int) -> list[int]:
+    """n different ints with one and the same hash (7)."""
+    return [7 + k * M61 for k in range(1, n + 1)]
+
+
+def test_values_with_one_hash_are_refused_before_anything_hashes_them():
+    # a set of 100,000 such ints took the parent 68 s to decode (n**2 / 2 comparisons); now each container
+    # is checked first, with at most COLLISIONS comparisons per item
+    from judge.sandbox_verdict import COLLISIONS, decode
+    bad = _colliding(COLLISIONS + 1)
+    assert len({hash(x) for x in bad}) == 1
+    for wire in ({"set": bad}, {"frozenset": bad}, {"tuple": bad}, {"iter": bad}, bad,
+                 {"dict": [[x, 0] for x in bad]}, [{"tuple": [x]} for x in bad]):
+        with pytest.raises(ValueError, match="same hash"):
+            decode(wire)
+    assert decode({"set": _colliding(COLLISIONS)}) == set(_colliding(COLLISIONS))
+    assert decode([bad[0]] * 10_000) == [bad[0]] * 10_000  # repeats of one value count once
+    assert decode({"set": list(range(50_000))}) == set(range(50_000))
+    assert decode({"dict": [[-1, "a"], [-2, "b"]]}) == {-1: "a", -2: "b"}  # hash(-1) == hash(-2): fine
+
+
+def test_the_hash_check_is_linear_in_comparisons():
+    from judge.sandbox_verdict import COLLISIONS, _check_hashes
+    comparisons = []
+
+    class Key:  # every Key has the same hash, and counts how often it is compared
+        def __init__(self, n):
+            self.n = n
+
+        def __hash__(self):
+            return 7
+
+        def __eq__(self, other):
+            comparisons.append(1)
+            return self.n == other.n
+
+    with pytest.raises(ValueError, match="same hash"):
+        _check_hashes([Key(n) for n in range(100_000)], "test")
+    assert len(comparisons) <= COLLISIONS * (COLLISIONS + 1) // 2  # stopped at the (COLLISIONS + 1)th, not 5e9
+    comparisons.clear()
+    _check_hashes([Key(n % 3) for n in range(10_000)], "test")  # three values, repeated: 10,000 items, fine
+    assert len(comparisons) <= 3 * 10_000
+
+
+def test_a_program_sending_colliding_values_gets_an_error_not_a_slow_judge():
+    from judge.sandbox_verdict import COLLISIONS
+    code = (f"M = 2**61 - 1\ndef many():\n    return {{7 + k * M for k in range(1, 10_001)}}\n"
+            f"def half(s):\n    return [7 + k * M for k in range(s, s + {COLLISIONS} - 4)]\n")
+    for test in ("assert many() == {1}", "assert set(list(many())) == {1}", "assert len(many()) == 10_000"):
+        r = run_tests(code, [test])
+        assert r.status == "error" and "same hash" in r.detail, (test, r)
+    # each half passes the check on its own; what the assert builds from them here is checked again
+    both = "half(1) + half(100)"
+    for test in (f"assert set({both}) == {{1}}", f"assert dict(zip({both}, {both})) == {{}}",
+                 f"assert frozenset(half(1)).issubset(list(reversed({both})))"):
+        r = run_tests(code, [test])
+        assert r.status == "error" and "same hash" in r.detail, (test, r)
+    assert run_tests(code, ["assert len(set(half(1))) == " + str(COLLISIONS - 4)]).passed
+
+
+def test_values_too_large_for_the_judge_are_errors_and_are_not_parsed(tmp_path):
+    from judge.sandbox_verdict import RESULTS_BYTES, VALUE_BYTES, read_records
+    # 100,000 colliding ints are 2 MB of JSON: the child says it is too large instead of sending it
+    r = run_tests("def many():\n    return [7 + k * (2**61 - 1) for k in range(1, 100_001)]\n",
+                  ["assert set(many()) == {1}"])
+    assert r.status == "error" and "OverflowError" in r.detail and f"{VALUE_BYTES:,}" in r.detail, r
+    # and a forged line (the program can write to the channel) is refused by the parent unread
+    steps = [["exec", "the code", ""], ["exec", "the test setup", ""], ["eval", "test 1/1", "f()"]]
+    path = tmp_path / "results"
+    long_line = json.dumps([2, "value", {"set": _colliding(VALUE_BYTES // 20)}])
+    assert len(long_line) > VALUE_BYTES
+    path.write_text('["seccomp"]\n[0, "ok"]\n[1, "ok"]\n' + long_line + "\n")
+    layers, records = read_records(str(path), steps)
+    assert layers == ["seccomp"] and records[2][:3] == [2, "error", "OverflowError"]
+    # so is what lies past RESULTS_BYTES in all
+    path.write_text('["seccomp"]\n[0, "ok"]\n' + "[1, " + " " * RESULTS_BYTES + '"ok"]\n')
+    layers, records = read_records(str(path), steps)
+    assert records[1][:3] == [1, "error", "OverflowError"] and len(records) == 2
+
+
 # ----------------------------------------------------------------------------- escapes: nothing reaches outside
 
 def test_writes_outside_the_folder_do_not_happen(tmp_path):
