@@ -17,7 +17,7 @@ and asks the kernel for Landlock (5.13+: writes only under work/; reads only the
 and system libraries, so not the data set nor our /proc; 6.12+: no signal to a process outside it) and
 seccomp (x86_64, aarch64: no fork, exec, socket, ptrace, pidfd or SysV IPC; signals only to itself, and
 no signal-driven I/O, whose F_SETOWN/F_SETSIG could aim any signal at the evaluator). The whole group
-is SIGKILLed at the end.
+is SIGKILLed at the end, and the folder removed without recursion, however deep or chmod'ed its tree.
 isolation() lists the layers this machine gives; a missing one is warned about once.
 Not contained: CPU and memory of parallel runs add up; a layer the kernel lacks is absent (no Landlock:
 the program reads and writes what this user can; no seccomp: it can start processes that outlive the
@@ -27,9 +27,9 @@ evaluator in a container or VM (gVisor, Firecracker, nsjail) as a separate unpri
 
 Run: python judge/sandbox.py (one example of each status). More notes: tests/test_sandbox.py.
 """
+import itertools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -142,7 +142,7 @@ def _run(code, tests, setup, timeout, memory_mb, file_mb, max_output) -> tuple[R
                            _read_capped(os.path.join(base, "stderr"), max_output))
         return result, layers or []
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        _remove_tree(base)
 
 
 def _wait_for_exit(pid: int, deadline: float) -> bool:
@@ -164,6 +164,77 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass  # nothing left in the group (the zombie leader does not count)
+
+
+def _remove_tree(top: str) -> None:
+    """Delete `top` and everything in it, whatever the child built there; never raises.
+
+    Not shutil.rmtree: it recurses once per level, so a 1,500-level tree raised RecursionError (and left the
+    tree behind), and it gives up on directories chmod'ed to 000. Here there is no recursion and no long path:
+    each subdirectory is moved into one flat folder of ours, the attic (top/attic/N), and cleared from there,
+    so no path is longer than top/attic/N/name and one directory is open at a time. Directories get mode 700
+    first (the child may have taken our permissions away); symbolic links are unlinked, never followed. What
+    still cannot go (a mount point, an immutable file: both need privileges the child dropped) is warned about.
+    """
+    global _cleanup_warned
+    try:
+        os.chmod(top, 0o700)
+        attic = tempfile.mkdtemp(dir=top)  # a name nothing in top had
+    except OSError:
+        attic = None  # top is gone already, or not ours to change
+    if attic is not None:
+        numbers, pending, stuck = itertools.count(), [top], []
+        while pending:
+            folder = pending.pop()
+            _clear_folder(folder, attic, numbers, pending)
+            if folder != top:
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    stuck.append(folder)  # something in it could not go yet: try again at the end
+        for folder in [*reversed(stuck), attic, top]:  # the deepest first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+    if os.path.lexists(top) and not _cleanup_warned:
+        _cleanup_warned = True
+        warnings.warn(f"sandbox: could not remove all of {top}", RuntimeWarning, stacklevel=3)
+
+
+_cleanup_warned = False
+
+
+def _clear_folder(folder: str, attic: str, numbers, pending: list) -> None:
+    """Unlink every non-directory in `folder`; move every directory to attic/N and add it to `pending`."""
+    try:
+        os.chmod(folder, 0o700)
+    except OSError:
+        pass
+    failed = set()
+    while True:  # in batches, listing afresh each time: a directory changed while listed may skip entries
+        try:
+            with os.scandir(folder) as listing:
+                batch = list(itertools.islice((e for e in listing if e.path != attic and e.path not in failed), 1000))
+        except OSError:
+            return
+        if not batch:
+            return
+        for entry in batch:
+            is_dir = False
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)  # a symbolic link is not: it is unlinked
+                if is_dir:
+                    moved = os.path.join(attic, str(next(numbers)))
+                    os.chmod(entry.path, 0o700)  # moving a directory rewrites its "..": needs write permission
+                    os.rename(entry.path, moved)
+                    pending.append(moved)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                failed.add(entry.path)
+                if is_dir:
+                    pending.append(entry.path)  # could not be moved: cleared where it is, removed before folder
 
 
 def _read_capped(path: str, limit: int) -> str:

@@ -40,6 +40,9 @@ Processes: with seccomp no process can be started, so none can outlive the run (
 re-imported posix or _posixsubprocess, ctypes all end in EPERM). The parent still SIGKILLs the child's
 process group after every run, while the dead leader's zombie pins the group id (waitid WNOWAIT).
 
+Cleanup: the temporary folder goes with sandbox._remove_tree, not shutil.rmtree, which recursed once
+per directory level (a 1,500-level tree: RecursionError out of run_tests, and the tree left behind).
+
 Not contained, besides the module docstring's list: CPU time of parallel runs adds up; the number of
 files in work/ is not capped (each file is); Landlock's read list includes all of sys.prefix, so a
 data set stored inside the Python installation would be readable. Namespaces (unshare --user --net,
@@ -411,6 +414,53 @@ def test_writes_inside_the_folder_work_and_the_folder_is_removed():
     r = run_tests(code, ["assert open('a.txt').read() == 'hi'", "assert not os.path.exists('d')"])
     assert r.passed, r
     assert not os.path.exists(r.stdout.strip())
+
+
+def test_any_tree_the_child_builds_is_removed(tmp_path):
+    # shutil.rmtree recursed once per level: 1,500 levels raised RecursionError out of run_tests and left the
+    # tree behind. The guard refuses chdir and chmod, a fresh posix module does not (the kernel may refuse chmod)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    code = ("import os, sys\nprint(os.getcwd(), flush=True)\ndel sys.modules['posix']\nimport posix\n"
+            f"posix.symlink({str(outside)!r}, 'link')\n"
+            "for _ in range(1500):\n    posix.mkdir('d' * 100)\n    posix.chdir('d' * 100)\n"
+            "posix.close(posix.open('f', os.O_CREAT | os.O_WRONLY))\nposix.mkfifo('fifo')\n"
+            f"posix.symlink({str(outside)!r}, 'link')\n"
+            "for up in ('../' * 900, '../' * 300, '.'):\n    try:\n        posix.chmod(up, 0)\n"
+            "    except OSError:\n        pass\n")
+    r = run_tests(code, ["assert True"])
+    assert r.passed, r
+    assert not os.path.lexists(os.path.dirname(r.stdout.strip()))  # the whole temporary folder is gone
+    assert (outside / "keep.txt").read_text() == "mine"  # and nothing through the links
+
+
+def test_cleanup_removes_deep_and_locked_trees(tmp_path):
+    # the same, without the child: paths far past PATH_MAX, directories with mode 000, links, a fifo
+    from judge.sandbox import _remove_tree
+    top = tmp_path / "top"
+    top.mkdir()
+    (tmp_path / "keep.txt").write_text("mine")
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for level in range(1500):
+            os.mkdir("d" * 200, dir_fd=fd)
+            os.symlink(str(tmp_path), "link", dir_fd=fd)
+            with open(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd), "w") as f:
+                f.write("x")
+            deeper = os.open("d" * 200, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            if level % 100 == 0:
+                os.chmod(fd, 0)  # read, write and search taken away
+            os.close(fd)
+            fd = deeper
+        os.mkfifo("fifo", dir_fd=fd)
+    finally:
+        os.close(fd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left behind to warn about
+        _remove_tree(str(top))
+    assert not os.path.lexists(top) and (tmp_path / "keep.txt").read_text() == "mine"
+    _remove_tree(str(top))  # and a tree already gone is no error
 
 
 def test_socket_cannot_connect_to_localhost(layers):
