@@ -30,7 +30,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("ILR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "ilr"))
-TINY = ("tiny-strong", "tiny-weak")
+TINY = ("tiny-strong", "tiny-weak", "inverse-strong", "inverse-weak")   # tasks/tinyworld.py WORLDS
 SMOLLM2 = ("smollm2", "smollm2-135m", "SmolLM2-135M-Instruct")
 
 

@@ -45,6 +45,24 @@ MODELS = {  # name -> (architecture, config overrides, flaw)
     "tiny-strong": ("qwen2", dict(hidden_size=128, num_hidden_layers=4, intermediate_size=512), "borrow"),
     "tiny-weak": ("llama", dict(hidden_size=96, num_hidden_layers=4, intermediate_size=384), "carry"),
 }
+MODELS["inverse-strong"], MODELS["inverse-weak"] = MODELS["tiny-strong"], MODELS["tiny-weak"]
+# Two worlds, the same problems: how an agent checks a peer's line, and how often its flawed kind of step slips.
+#   redo:    re-do the peer's line with its own arithmetic: a right line reaches the fusion only through the checker's
+#            own (flawed) skill, so the discussion re-samples what the agent could do alone.
+#   inverse: check the line by the inverse operation (85-29=56 is checked as 56+29=85): a borrow becomes a carry, so
+#            each agent checks its flawed kind of step with the arithmetic it does right. Verifying is easier than
+#            solving, as with real models, and a peer can hand over what the agent rarely produces (0.1 alone).
+#            The check slips less often than the solver (check_rate): with the solver's 0.9, the inverse of a
+#            partner's carry slip (58+6=54 -> 54-6, a borrow) would confirm the slip 9 times in 10.
+WORLDS = {"redo": {"check": "redo", "flaw_rate": FLAW_RATE, "check_rate": FLAW_RATE,
+                   "models": ("tiny-strong", "tiny-weak")},
+          "inverse": {"check": "inverse", "flaw_rate": 0.9, "check_rate": 0.1,
+                      "models": ("inverse-strong", "inverse-weak")}}
+
+
+def world_of(name: str) -> str:
+    """The world a tiny model lives in (the one its warm start taught it)."""
+    return next(w for w, spec in WORLDS.items() if name in spec["models"])
 
 # ----------------------------------------------------------------------------------------------------------------
 # Problems and worked solutions
@@ -118,7 +136,9 @@ def write_solution(problem: dict, flaw: str | None = None, rng: random.Random | 
 
 
 LINE = re.compile(r"^\s*(?:\d+\.\s*)?(\d{1,3})\s*([+-])\s*(\d{1,3})\s*=\s*(\d{1,3})\s*$", re.M)
-CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}), I get (\d{1,3}): (right|wrong)", re.M)
+# a check line of either world: "2. 85-29=56, I get 56: right" (redo) or "2. 85-29=56, I get 56+29=85: right"
+CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}), I get (?:\d{1,3}[+-]\d{1,3}=)?(-?\d{1,3}): "
+                   r"(right|wrong)", re.M)
 
 
 def parse_lines(text: str) -> list[tuple]:
@@ -126,17 +146,26 @@ def parse_lines(text: str) -> list[tuple]:
     return [(int(a), op, int(b), int(c)) for a, op, b, c in LINE.findall(text)]
 
 
-def check_line(k: int, line: tuple, flaw: str | None, rng: random.Random | None, rate: float) -> str:
-    """'k. a op b=c, I get X: right': the peer's line k, the checker's own result X for it (its flaw included), and
-    'right' when the two agree, else 'wrong'. Both numbers stand side by side, so the verdict is a local compare."""
+def check_line(k: int, line: tuple, flaw: str | None, rng: random.Random | None, rate: float,
+               check: str = "redo") -> str:
+    """The check of the peer's line k = (a, op, b, c), with the checker's own arithmetic (its flaw included):
+      redo:    'k. a op b=c, I get X: right'          X = a op b redone; right when X = c (a local compare)
+      inverse: 'k. a op b=c, I get c inv b=Y: right'  Y = c inv b, the inverse operation; right when Y = a
+    The inverse of a borrow is a carry (85-29=56: 56+29=85) and the other way round, so in the inverse world an
+    agent checks its own flawed kind of step with the arithmetic it does right."""
     a, op, b, c = line
-    x = step(a, op, b, flaw, rng, rate)
-    return f"{k}. {a}{op}{b}={c}, I get {x}: {'right' if x == c else 'wrong'}"
+    if check == "redo":
+        x = step(a, op, b, flaw, rng, rate)
+        return f"{k}. {a}{op}{b}={c}, I get {x}: {'right' if x == c else 'wrong'}"
+    inv = "-" if op == "+" else "+"
+    y = step(c, inv, b, flaw, rng, rate)
+    return f"{k}. {a}{op}{b}={c}, I get {c}{inv}{b}={y}: {'right' if y == a else 'wrong'}"
 
 
 def write_analysis(own: str, peer: str, mode: str, flaw: str | None, rng: random.Random | None,
-                   rate: float = FLAW_RATE) -> str:
-    """The analysis turn: re-do the peer's lines with the checker's own arithmetic (and its own flaw).
+                   rate: float = FLAW_RATE, check: str = "redo") -> str:
+    """The analysis turn: check the peer's lines with the checker's own arithmetic (and its own flaw), by redoing
+    them or by the inverse operation (`check`, the world's way; check_line).
 
     cooperate (a partner): check the peer's lines in order, up to and including the first one found wrong (the
     lines after it start from a wrong value).  compete (an opponent): check only the first line where the peer
@@ -147,7 +176,7 @@ def write_analysis(own: str, peer: str, mode: str, flaw: str | None, rng: random
     for k, line in enumerate(theirs, 1):
         if mode == "compete" and k <= len(mine) and mine[k - 1] == line:
             continue
-        out.append(check_line(k, line, flaw, rng, rate))
+        out.append(check_line(k, line, flaw, rng, rate, check))
         if mode == "compete" or out[-1].endswith("wrong"):
             break
     return "\n".join(out) if out else "No difference."

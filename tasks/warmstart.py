@@ -57,21 +57,25 @@ def reply(tokenizer, text: str) -> list[int]:
     return tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
 
 
-def solve_row(tokenizer, p: dict, flaw: str, rng: random.Random):
+def solve_row(tokenizer, p: dict, flaw: str, rng: random.Random, world: dict = tw.WORLDS["redo"]):
     """(ids, labels) for question -> flawed solution; labels -100 outside the reply."""
     prompt = idea3.first_turn(tokenizer, idea3.solo_messages(tw.as_question(p, 0, "warm")))
-    own = reply(tokenizer, tw.write_solution(p, flaw, rng))
+    own = reply(tokenizer, tw.write_solution(p, flaw, rng, world["flaw_rate"]))
     return prompt + own, [-100] * len(prompt) + own
 
 
-def discussion_row(tokenizer, p: dict, flaw: str, rng: random.Random, mode: str | None = None):
-    """(ids, labels) for one whole Idea3 conversation of an agent with this flaw, in the given (or a random) mode."""
+def discussion_row(tokenizer, p: dict, flaw: str, rng: random.Random, mode: str | None = None,
+                   world: dict = tw.WORLDS["redo"]):
+    """(ids, labels) for one whole Idea3 conversation of an agent with this flaw, in the given (or a random) mode.
+    The world says how often a step of the flawed kind slips when solving or fusing (flaw_rate) and when checking
+    (check_rate), and how a peer's line is checked (redo or inverse)."""
     mode = mode or rng.choice(("cooperate", "compete"))
     kind = rng.choices([k for k, _ in PEER_FLAWS], [w for _, w in PEER_FLAWS])[0]
     peer_flaw = {"other": other_flaw(flaw), "none": None, "same": flaw}[kind]
-    own_text, peer_text = tw.write_solution(p, flaw, rng), tw.write_solution(p, peer_flaw, rng)
-    analysis = tw.write_analysis(own_text, peer_text, mode, flaw, rng)
-    fusion = tw.write_fusion(p, own_text, peer_text, analysis, mode, flaw, rng)
+    rate = world["flaw_rate"]
+    own_text, peer_text = tw.write_solution(p, flaw, rng, rate), tw.write_solution(p, peer_flaw, rng, rate)
+    analysis = tw.write_analysis(own_text, peer_text, mode, flaw, rng, world["check_rate"], world["check"])
+    fusion = tw.write_fusion(p, own_text, peer_text, analysis, mode, flaw, rng, rate)
     ids = idea3.first_turn(tokenizer, idea3.solo_messages(tw.as_question(p, 0, "warm")))
     labels = [-100] * len(ids)
     for user, text in ((None, own_text), (idea3.analysis_prompt([peer_text], mode, "tiny"), analysis),
@@ -95,8 +99,9 @@ def collate(rows: list[tuple], pad_id: int):
 
 
 def train_phase(model, tokenizer, name: str, steps: int, batch: int, lr: float, discuss: float, seed: int):
-    """`steps` AdamW steps; each batch has a `discuss` fraction of conversations, the rest plain solutions."""
-    flaw = tw.MODELS[name][2]
+    """`steps` AdamW steps; each batch has a `discuss` fraction of conversations, the rest plain solutions, written
+    the way the world of `name` has them (tasks/tinyworld.py WORLDS)."""
+    flaw, world = tw.MODELS[name][2], tw.WORLDS[tw.world_of(name)]
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
     stream, rng, t0 = tw.train_problems(seed), random.Random(seed + 1), time.time()
     model.train()
@@ -105,8 +110,8 @@ def train_phase(model, tokenizer, name: str, steps: int, batch: int, lr: float, 
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, (s + 1) / 30) * (0.1 + 0.45 * (1 + math.cos(math.pi * s / steps)))
         n_talk = round(batch * discuss)
-        rows = [discussion_row(tokenizer, next(stream), flaw, rng) for _ in range(n_talk)]
-        rows += [solve_row(tokenizer, next(stream), flaw, rng) for _ in range(batch - n_talk)]
+        rows = [discussion_row(tokenizer, next(stream), flaw, rng, world=world) for _ in range(n_talk)]
+        rows += [solve_row(tokenizer, next(stream), flaw, rng, world) for _ in range(batch - n_talk)]
         # Two micro-batches of similar lengths waste less compute on padding than one batch padded to the longest.
         rows.sort(key=lambda r: len(r[0]))
         n_labels = sum(sum(t != -100 for t in y[1:]) for _, y in rows)
@@ -130,8 +135,15 @@ def polish(model, tokenizer, name: str):
     return train_phase(model, tokenizer, name, POLISH_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=2)
 
 
-def build(rebuild: bool = False, names=tuple(tw.MODELS)) -> None:
-    """Build the tokenizer and any missing model under assets/tinyworld/ (phase 1, then phase 2)."""
+ADAPT_STEPS = {"inverse-strong": 400, "inverse-weak": 400}   # inverse world: batches of 32, 3/4 conversations, lr 1e-3
+ADAPTED_FROM = {"inverse-strong": "tiny-strong", "inverse-weak": "tiny-weak"}
+
+
+def build(rebuild: bool = False, names=("tiny-strong", "tiny-weak")) -> None:
+    """Build the tokenizer and any missing model of `names` under assets/tinyworld/.
+    The redo world's models are trained from scratch (solve, discuss, polish); the inverse world's are adapted from
+    them (the same rows written the inverse world's way: a fine-tune is cheaper than a rebuild and keeps the
+    arithmetic the models already learned)."""
     from transformers import AutoTokenizer
     tok_dir = os.path.join(tw.ASSETS, "tokenizer")
     if rebuild or not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
@@ -142,39 +154,96 @@ def build(rebuild: bool = False, names=tuple(tw.MODELS)) -> None:
         if not rebuild and os.path.exists(os.path.join(out, "config.json")):
             continue
         t0 = time.time()
-        print(f"warm-starting {name}: solving ...", flush=True)
         torch.manual_seed(0)
         arch, overrides, flaw = tw.MODELS[name]
-        model = tw.new_model(arch, tokenizer, **overrides)
-        train_phase(model, tokenizer, name, SOLVE_STEPS[name], batch=64, lr=3e-3, discuss=0.0, seed=0)
-        print(f"warm-starting {name}: discussing ...", flush=True)
-        train_phase(model, tokenizer, name, DISCUSS_STEPS[name], batch=32, lr=2e-3, discuss=0.875, seed=1)
-        polish(model, tokenizer, name)
+        world = tw.WORLDS[tw.world_of(name)]
+        if name in ADAPTED_FROM:
+            import models
+            build(rebuild, (ADAPTED_FROM[name],))
+            model, _ = models.load(ADAPTED_FROM[name])
+            print(f"adapting {ADAPTED_FROM[name]} to the {tw.world_of(name)} world as {name} ...", flush=True)
+            train_phase(model, tokenizer, name, ADAPT_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=3)
+            steps = {"adapted_from": ADAPTED_FROM[name], "adapt_steps": ADAPT_STEPS[name]}
+        else:
+            print(f"warm-starting {name}: solving ...", flush=True)
+            model = tw.new_model(arch, tokenizer, **overrides)
+            train_phase(model, tokenizer, name, SOLVE_STEPS[name], batch=64, lr=3e-3, discuss=0.0, seed=0)
+            print(f"warm-starting {name}: discussing ...", flush=True)
+            train_phase(model, tokenizer, name, DISCUSS_STEPS[name], batch=32, lr=2e-3, discuss=0.875, seed=1)
+            polish(model, tokenizer, name)
+            steps = {"solve_steps": SOLVE_STEPS[name], "discuss_steps": DISCUSS_STEPS[name],
+                     "polish_steps": POLISH_STEPS[name]}
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
         with open(os.path.join(out, "world.json"), "w") as f:
-            json.dump({"flaw": flaw, "flaw_rate": tw.FLAW_RATE, "arch": arch, "solve_steps": SOLVE_STEPS[name],
-                       "discuss_steps": DISCUSS_STEPS[name],
-                       "polish_steps": POLISH_STEPS[name], "minutes": round((time.time() - t0) / 60, 1)}, f)
+            json.dump({"world": tw.world_of(name), "flaw": flaw, "flaw_rate": world["flaw_rate"],
+                       "check": world["check"], "check_rate": world["check_rate"], "arch": arch, **steps,
+                       "minutes": round((time.time() - t0) / 60, 1)}, f)
 
 
-def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
-    """Sharing vs fusion accuracy of each tiny model with the other as its peer, per mode, at T=1 on n test
-    problems, split by whether the problem contains the agent's own flawed kind of step."""
+def line_rates(problems: list[dict], episodes: list, names: list[str]) -> dict:
+    """What the discussion hands over, per agent, counted on lines of the agent's OWN flawed kind of step (the
+    lines it rarely writes right alone). From one batch of cooperative episodes (one per problem):
+      solve   its share line of that kind is right
+      check   its check calls the peer's line right when the peer's line is right (and 'wrong' when wrong)
+      adopt   the fusion writes the peer's line where the check said right and the own line differed
+      reach   the fusion's line is right where the share's line was wrong (by adoption or by redoing)
+    Each is a fraction with its count n."""
+    out = {}
+    for i, name in enumerate(names):
+        flaw, c = tw.MODELS[name][2], {k: [0, 0] for k in ("solve", "check_right", "check_wrong", "adopt", "reach",
+                                                             "reach_adopted")}
+        peer = episodes[1 - i]
+        for n, p in enumerate(problems):
+            own, theirs = tw.parse_lines(episodes[i].texts["share"][n]), tw.parse_lines(peer.texts["share"][n])
+            fused = tw.parse_lines(episodes[i].texts["fusion"][n])
+            checks = {int(k): verdict for k, *_, verdict in tw.CHECK.findall(episodes[i].texts["analysis"][n])}
+            for k, line in enumerate(own):
+                a, op, b, res = line
+                if not tw.is_flaw_step(flaw, a, op, b):
+                    continue
+                truth = a + b if op == "+" else a - b
+                c["solve"][0] += res == truth
+                c["solve"][1] += 1
+                if k < len(theirs) and theirs[k][:3] == line[:3] and k + 1 in checks:
+                    peer_right = theirs[k][3] == truth
+                    key = "check_right" if peer_right else "check_wrong"
+                    c[key][0] += checks[k + 1] == ("right" if peer_right else "wrong")
+                    c[key][1] += 1
+                    if checks[k + 1] == "right" and theirs[k] != line and k < len(fused) \
+                            and fused[k][:3] == line[:3]:
+                        c["adopt"][0] += fused[k] == theirs[k]
+                        c["adopt"][1] += 1
+                if res != truth and k < len(fused) and fused[k][:3] == line[:3]:
+                    c["reach"][0] += fused[k][3] == truth
+                    c["reach"][1] += 1
+                    if k < len(theirs) and theirs[k] == fused[k]:
+                        c["reach_adopted"][0] += fused[k][3] == truth
+                    c["reach_adopted"][1] += 1
+        out[name] = {k: {"rate": v[0] / max(1, v[1]), "n": v[1]} for k, v in c.items()}
+    return out
+
+
+def measure(names=("tiny-strong", "tiny-weak"), n: int = 500, seed: int = 0) -> dict:
+    """Sharing vs fusion accuracy of two tiny models, each with the other as its peer, per mode, at T=1 on n test
+    problems, split by whether the problem contains the agent's own flawed kind of step; and the line rates of the
+    cooperative episodes (line_rates)."""
     import models
     from judge import grade
     agents = []
-    for name in tw.MODELS:
-        model, tok = models.load((folders or {}).get(name, name))
+    for name in names:
+        model, tok = models.load(name)
         agents.append(idea3.Agent(name, model, tok, models.eos_ids(model, tok), tok.pad_token_id))
     problems = tw.test_problems(n)
     questions = [tw.as_question(p, i, "test") for i, p in enumerate(problems)]
     settings = idea3.Settings(group_size=1, temperature=1.0, max_tokens={"share": 64, "analysis": 64, "fusion": 64})
-    table = {}
+    table, rates = {}, {}
     for mode in ("cooperate", "compete"):
         gens = [torch.Generator().manual_seed(seed + i) for i in range(len(agents))]
         episodes = idea3.run_episodes(agents, questions, [mode] * n, settings, gens)
+        if mode == "cooperate":
+            rates = line_rates(problems, episodes, list(names))
         for a, ep in zip(agents, episodes):
             flaw = tw.MODELS[a.name][2]
             has = [tw.has_flaw_step(p, flaw) for p in problems]
@@ -184,27 +253,32 @@ def measure(n: int = 500, seed: int = 0, folders: dict | None = None) -> dict:
                     "all": sum(right) / n,
                     "with own flaw": sum(r for r, h in zip(right, has) if h) / max(1, sum(has)),
                     "without": sum(r for r, h in zip(right, has) if not h) / max(1, n - sum(has))}
-    return table
+    return {"table": table, "rates": rates}
 
 
 @dataclass
 class Config:
+    world: str = "redo"              # redo (tiny-strong, tiny-weak) | inverse (inverse-strong, inverse-weak)
     rebuild: bool = False            # retrain the tokenizer and both models from scratch (about 26 min on 2 cores)
     measure_n: int = 500             # held-out problems for the sharing-vs-fusion table (0 skips the measurement)
 
 
 if __name__ == "__main__":
     from lab import flags
-    cfg = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0])
+    cfg = flags.parse(Config, sys.argv[1:], __doc__.split("\n")[0], choices={"world": tuple(tw.WORLDS)})
     torch.set_num_threads(os.cpu_count() or 1)
     t0 = time.time()
-    build(cfg.rebuild)
+    names = tw.WORLDS[cfg.world]["models"]
+    build(cfg.rebuild, names)
     if not cfg.measure_n:
         sys.exit(0)
     print(f"built in {time.time() - t0:.0f}s; measuring sharing vs fusion (T=1, {cfg.measure_n} held-out problems) ...")
-    table = measure(cfg.measure_n)
+    measured = measure(names, cfg.measure_n)
     print(f"{'agent / mode / turn':32s} {'all':>6s} {'with own flaw':>14s} {'without':>8s}")
-    for key, row in table.items():
+    for key, row in measured["table"].items():
         print(f"{key:32s} {row['all']:6.3f} {row['with own flaw']:14.3f} {row['without']:8.3f}")
-    with open(os.path.join(tw.ASSETS, "measured.json"), "w") as f:
-        json.dump({"command": "python -m tasks.warmstart " + " ".join(sys.argv[1:]), "table": table}, f, indent=1)
+    for name, r in measured["rates"].items():
+        print(f"{name}: " + ", ".join(f"{k} {v['rate']:.2f} (n {v['n']})" for k, v in r.items()))
+    path = os.path.join(tw.ASSETS, "measured.json" if cfg.world == "redo" else f"measured-{cfg.world}.json")
+    with open(path, "w") as f:
+        json.dump({"command": "python -m tasks.warmstart " + " ".join(sys.argv[1:]), **measured}, f, indent=1)
