@@ -44,9 +44,14 @@ def calibrate(rewards: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def advantage_shift(raw_adv: torch.Tensor, cal_adv: torch.Tensor) -> float:
-    """How much calibration moved the advantages: mean |A_cal - A_raw| over the episodes (0 = no effect)."""
-    return float((cal_adv - raw_adv).abs().mean())
+def credit_change(raw_adv: torch.Tensor, cal_adv: torch.Tensor) -> float:
+    """How much calibration changed the credit, beyond a weight per question: raw_adv, cal_adv (B, G) ->
+    mean over episodes of |A_cal - s_b A_raw|, s_b the least-squares weight of question b. 0 when calibration
+    only rescales each group (always, without the clip); the clip's reshaping is what remains."""
+    dot = (cal_adv * raw_adv).sum(-1, keepdim=True)                                # (B, 1)
+    norm = (raw_adv * raw_adv).sum(-1, keepdim=True)
+    scale = torch.where(norm > 0, dot / norm.clamp(min=1e-12), torch.zeros_like(dot))
+    return float((cal_adv - scale * raw_adv).abs().mean())
 
 
 if __name__ == "__main__":

@@ -214,14 +214,15 @@ def group_advantages(rewards: torch.Tensor, scale_by_std: bool = False, eps: flo
 def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
               eps_low: float = 0.2, eps_high: float = 0.2, ref_logp: torch.Tensor | None = None,
               kl_coef: float = 0.0):
-    """Per-token GRPO loss (N, T) and statistics.  logp, old_logp, ref_logp, mask: (N, T); advantages: (N,).
+    """Per-token GRPO loss (N, T) and statistics.  logp, old_logp, ref_logp, mask: (N, T); advantages: (N,) one
+    per sequence, or (N, T) one per token (train.py's per-turn credit gives each turn of a conversation its own).
 
     KL uses the k3 estimator KL ~ exp(ref - logp) - (ref - logp) - 1 (unbiased, always >= 0). Used directly as a
     loss, the gradient of k3 is that of the FORWARD KL(ref || pi), not the reverse KL(pi || ref) that the
     objective names; the k2 estimator (0.5 (logp - ref)^2) would give the reverse-KL gradient. We keep k3 as
     GRPO's paper does, and say so here.
     """
-    A = advantages[:, None]                                                         # (N, 1)
+    A = advantages[:, None] if advantages.dim() == 1 else advantages                # (N, 1) or (N, T)
     ratio = torch.exp(logp - old_logp)                                              # (N, T)
     surr1 = ratio * A
     surr2 = ratio.clamp(1 - eps_low, 1 + eps_high) * A

@@ -171,6 +171,7 @@ class Episodes:
     lengths: dict                    # stage -> (N,) tokens generated
     truncated: dict                  # stage -> (N,) bool, hit that stage's token limit
     seconds: dict = field(default_factory=dict)   # stage -> seconds spent generating
+    turn: torch.Tensor = None        # (N, L) long: which own turn a token belongs to (TURNS index + 1), 0 elsewhere
 
     @property
     def final(self) -> list[str]:
@@ -178,18 +179,23 @@ class Episodes:
         return self.texts["fusion"] if "fusion" in self.texts else self.texts["share"]
 
 
-def pack(rows: list[list[int]], masks: list[list[float]], pad_id: int) -> tuple:
+TURNS = ("share", "analysis", "fusion")   # an agent's own turns; Episodes.turn holds index + 1 on their tokens
+
+
+def pack(rows: list[list[int]], masks: list[list[float]], turns: list[list[int]], pad_id: int) -> tuple:
     """Left-pad token rows into (N, L) tensors; also returns the first column where any loss mask is 1."""
     L = max(len(r) for r in rows)
     tokens = torch.full((len(rows), L), pad_id, dtype=torch.long)
     attn = torch.zeros((len(rows), L), dtype=torch.long)
     loss = torch.zeros((len(rows), L))
-    for i, (r, m) in enumerate(zip(rows, masks)):
+    turn = torch.zeros((len(rows), L), dtype=torch.long)
+    for i, (r, m, t) in enumerate(zip(rows, masks, turns)):
         tokens[i, L - len(r):] = torch.tensor(r)
         attn[i, L - len(r):] = 1
         loss[i, L - len(r):] = torch.tensor(m)
+        turn[i, L - len(r):] = torch.tensor(t)
     first = int(loss.nonzero()[:, 1].min()) if loss.any() else L - 1
-    return tokens, attn, loss, max(first, 1)
+    return tokens, attn, loss, turn, max(first, 1)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -215,6 +221,7 @@ class Dialogue:
         self.agents, self.N, self.settings, self.generators, self.trained = agents, N, settings, generators, trained
         self.rows = [[[] for _ in range(N)] for _ in agents]     # rows[i][n]: agent i's conversation ids, episode n
         self.masks = [[[] for _ in range(N)] for _ in agents]    # the matching loss-mask bits
+        self.turns = [[[] for _ in range(N)] for _ in agents]    # which own turn each token is (0: not its own)
         self.closed = [[False] * N for _ in agents]              # did the last turn end with end-of-turn?
         self.texts, self.lengths, self.truncated, self.seconds = ([{} for _ in agents] for _ in range(4))
 
@@ -230,8 +237,10 @@ class Dialogue:
         prompts = [p for p in prompts for _ in range(samples)]                      # one prompt per episode
         for n in range(self.N):
             reply = r.completions[n, :int(r.lengths[n])].tolist()
-            self.masks[i][n] += [0.0] * (len(prompts[n]) - len(self.rows[i][n])) + \
-                [float(self.trained.get(stage, False))] * len(reply)
+            # the loss mask: 0 on the template and the peers' words, 1 on this reply when its stage is trained
+            glue = len(prompts[n]) - len(self.rows[i][n])
+            self.masks[i][n] += [0.0] * glue + [float(self.trained.get(stage, False))] * len(reply)
+            self.turns[i][n] += [0] * glue + [TURNS.index(stage) + 1 if stage in TURNS else 0] * len(reply)
             self.rows[i][n] = prompts[n] + reply
             self.closed[i][n] = bool(reply) and reply[-1] in a.eos_ids
         self.texts[i][stage] = [t.strip() for t in a.tokenizer.batch_decode(r.completions, skip_special_tokens=True)]
@@ -250,9 +259,9 @@ class Dialogue:
     def episodes(self) -> list[Episodes]:
         out = []
         for i, a in enumerate(self.agents):
-            tokens, attn, loss, start = pack(self.rows[i], self.masks[i], a.pad_id)
+            tokens, attn, loss, turn, start = pack(self.rows[i], self.masks[i], self.turns[i], a.pad_id)
             out.append(Episodes(tokens, attn, loss, start, self.texts[i], self.lengths[i], self.truncated[i],
-                                self.seconds[i]))
+                                self.seconds[i], turn))
         return out
 
 

@@ -6,10 +6,15 @@ Every step, for the questions of this step (each rank runs whole episodes for it
   2. Idea3 episodes: G paired discussions per question (idea3.run_episodes); episode k pairs the agents' k-th samples
   3. rewards per agent: R = 1[final answer right] + share_reward * 1[own first answer right] (+ format_reward)
   4. perception calibration across agents: Rbar = calibration.calibrate(R)             (m, B, G)
-  5. advantages per agent and question: A = Rbar - mean_k Rbar                           (grpo.group_advantages)
-  6. one GRPO update per agent on all its own turns (clipped surrogate, optional k3 KL to its initial copy)
+  5. advantages per agent and question (credit): the discussion turns get A = Rbar - mean_k Rbar; the share turn
+     its own A_share = r - mean_k r, r = 1[own first answer right] (--credit turn; --credit episode gives the
+     share the discussion's A, as the paper writes it)
+  6. one GRPO update per agent on its own turns: L = L_share + lambda (L_analysis + L_fusion), each term
+     normalised over its own tokens (clipped surrogate, optional k3 KL to the agent's initial copy)
   7. abilities re-estimated from the sharing turns' correctness (optional), logs, checkpoints
-With one agent there is no discussion, R = 1[answer right], and this is single-agent GRPO, the paper's baseline.
+With one agent there is no discussion, R = 1[answer right], and this is single-agent GRPO, the paper's baseline (in
+Dr. GRPO's form: no std scaling, no KL, unless --scale_adv_by_std / --kl_coef). With lambda = 0 an ILR step is
+exactly that GRPO step on the share samples (tests/test_credit.py).
 With one update per batch the ratio is 1 and the loss is ~0 while the gradient is not: read reward and accuracy.
 Before the loop the agents rank the training and validation questions by answering each K times alone, and one
 Rasch model is fitted to those answers (self-ranking, cached in runs/rasch/, copied to out_dir/rasch.jsonl).
@@ -25,12 +30,15 @@ Run (every Config field is a flag: python train.py --help; the default, ILR on t
 import contextlib
 import copy
 import dataclasses
+import gc
+import hashlib
 import json
 import math
 import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -42,7 +50,7 @@ import idea3
 import irt
 import models
 import tasks
-from judge import grade
+import judge
 from lab import checkpoint, flags, fsdp
 
 
@@ -53,6 +61,7 @@ class Config:
     eval_data: str = "tinyworld"     # held-out questions for the before/after solo accuracy; "" skips it
     eval_n: int = 500                # how many held-out questions (the first eval_n)
     eval_samples: int = 4            # samples per question for the T=1 accuracy (mean@k); 0 skips it
+    eval_before: bool = True         # measure the agents before training too (a study that did once turns it off)
     val_n: int = 500                 # validation questions for the abilities (benchmarks: held back from training)
     train_n: int = 0                 # use only the first N training questions (0 = the whole pool; small for tests)
     steps: int = 50                  # optimizer steps per agent (a budget in steps reproduces; 50: 3.8 min here)
@@ -74,6 +83,8 @@ class Config:
     calibrate: bool = True           # perception calibration (False: the ablation "without calibration")
     share_analyses: bool = False     # fusion also shows what the peers said about the agent's own solution
     train_turns: str = "all"         # all: share, analysis and fusion carry the gradient | fusion | share: only that
+    credit: str = "turn"             # turn: the share by its own answer, the discussion by the final | episode: one A
+    discussion_weight: float = 1.0   # lambda: loss = share term + lambda x (analysis + fusion terms), credit turn
     lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed single-agent GRPO)
     warmup_steps: int = 5            # linear learning-rate warm-up
     weight_decay: float = 0.0        # AdamW weight decay
@@ -89,6 +100,7 @@ class Config:
     top_p: float = 1.0               # nucleus sampling of the episodes
     seed: int = 0                    # seeds the question order, the initialisation and the sampling
     dtype: str = "float32"           # float32 | bfloat16 | float16 for the weights (with --fsdp: of the compute)
+    code_timeout: float = 5.0        # CPU seconds a generated program may run when code questions are rewarded
     fsdp: bool = False               # shard weights, gradients and AdamW state over ranks (FSDP2, lab/fsdp.py)
     grad_checkpointing: bool = False  # recompute decoder layers in the backward: less memory, ~1/3 more compute
     device: str = "auto"             # auto (cuda if available) | cpu | cuda
@@ -100,8 +112,8 @@ class Config:
 
 
 CHOICES = {"interaction": irt.POLICIES, "irt_rule": irt.RULES, "loss_agg": grpo.AGGREGATIONS,
-           "train_turns": ("all", "fusion", "share"), "dtype": ("float32", "bfloat16", "float16"),
-           "device": ("auto", "cpu", "cuda")}
+           "train_turns": ("all", "fusion", "share"), "credit": ("turn", "episode"),
+           "dtype": ("float32", "bfloat16", "float16"), "device": ("auto", "cpu", "cuda")}
 
 
 def check(cfg: Config, world: int) -> None:
@@ -125,12 +137,16 @@ def check(cfg: Config, world: int) -> None:
     need(cfg.temperature > 0 and math.isfinite(cfg.temperature), f"--temperature must be > 0 for training (got "
          f"{cfg.temperature}): the loss divides the logits by it; greedy evaluation is evaluate.py --temperature 0")
     need(0 < cfg.top_p <= 1, f"--top_p must be in (0, 1], got {cfg.top_p}")
+    need(cfg.code_timeout > 0 and math.isfinite(cfg.code_timeout), f"--code_timeout must be a positive number of "
+         f"seconds, got {cfg.code_timeout}")
     need(0 <= cfg.coop_ratio <= 1, f"--coop_ratio must be in [0, 1], got {cfg.coop_ratio}")
     need(cfg.lr > 0 and math.isfinite(cfg.lr), f"--lr must be a positive number, got {cfg.lr}")
     for name in ("kl_coef", "share_reward", "format_reward", "ability_drift", "grad_clip", "weight_decay",
                  "eps_low", "eps_high", "warmup_steps", "save_every", "sample_every", "log_every", "eval_samples",
-                 "train_n"):
-        need(getattr(cfg, name) >= 0, f"--{name} must be >= 0, got {getattr(cfg, name)}")
+                 "train_n", "discussion_weight"):
+        value = getattr(cfg, name)
+        need(value >= 0 and math.isfinite(value), f"--{name} must be a finite number >= 0, got {value}")
+    need(cfg.eps_low < 1, f"--eps_low must be below 1 (the ratio is clipped below at 1 - eps_low), got {cfg.eps_low}")
     need(cfg.questions_per_step % world == 0, f"--questions_per_step {cfg.questions_per_step} must be divisible by "
                                               f"the {world} processes, so each runs whole episodes")
     need(cfg.device != "cuda" or torch.cuda.is_available(), "--device cuda, but torch sees no GPU; use --device cpu")
@@ -173,15 +189,25 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
     return learners
 
 
-def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt.RaschModel:
+def rasch_model(cfg: Config, learners, train, val, rank: int, world: int, resuming: bool) -> irt.RaschModel:
     """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
     questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
-    Default place: runs/rasch/<agents>-<data>-<n>q-K<k>-seed<s>-w<weights>.jsonl (w: models.weights_fingerprint of
-    each agent, so retrained weights get a new table), shared by runs that would make it; a copy goes to out_dir."""
+    Default place: runs/rasch/<agents>-<data>-<n>q<hash of the ids>-K<k>-T<max_new_tokens>-seed<s>-w<weights>.jsonl
+    (w: models.weights_fingerprint of each agent, so retrained weights get a new table), shared by runs that would
+    make it; a copy goes to out_dir. A resumed run reads only that copy: its agents are trained by now, so ranking
+    them again would mix new difficulties with the run's abilities and leave a wrong table in the shared cache."""
     ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
+    own = os.path.join(cfg.out_dir, "rasch.jsonl")
+    if resuming:
+        if not os.path.exists(own):
+            sys.exit(f"train.py: --resume needs the run's own Rasch table {own}, and it is missing; restore it (it "
+                     f"was written when the run started), or start a new run")
+        return irt.RaschModel.load(own, question_ids=ids)
     sources = [os.path.basename(a.source.rstrip("/")) for a in learners]
     weights = "w" + "".join(models.weights_fingerprint(a.source) for a in learners)
-    slug = "-".join(sources + [cfg.data, f"{len(ids)}q", f"K{cfg.rank_samples}", f"seed{cfg.seed}", weights])
+    which = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:8]   # two splits of the same size differ here
+    slug = "-".join(sources + [cfg.data, f"{len(ids)}q{which}", f"K{cfg.rank_samples}", f"T{cfg.max_new_tokens}",
+                               f"seed{cfg.seed}", weights])
     path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch", slug + ".jsonl")
     if os.path.exists(path):
         table = irt.RaschModel.load(path, question_ids=ids)
@@ -198,7 +224,7 @@ def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             table.save(path)
     if rank == 0:
-        table.save(os.path.join(cfg.out_dir, "rasch.jsonl"))
+        table.save(own)
     return table
 
 
@@ -206,19 +232,24 @@ def rasch_model(cfg: Config, learners, train, val, rank: int, world: int) -> irt
 # The update: micro-batches, one aggregate over the whole step, DDP-averaged gradients
 
 
-def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_model=None, max_len: int = 1) -> dict:
+def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_model=None) -> dict:
     """One optimizer step on this rank's episodes of one agent.
 
-    batch: tokens, attention_mask, loss_mask (N, L); advantages (N,); start (first trained column); old_logp
-    (N, L - start) or None. DDP and FSDP average gradients over ranks, so each rank divides the step totals by
-    `world`: the update equals one process holding the whole global batch. A non-finite gradient skips the step.
+    batch: tokens, attention_mask (N, L); advantages (N,) per sequence or (N, L) per token; parts, a list of
+    (mask (N, L), weight, max_len): the loss is sum_p weight_p x aggregate(token losses on mask_p), each term with
+    its own normaliser (one part: all trained tokens; credit turn: share, analysis, fusion); start (first trained
+    column); old_logp (N, L - start) or None. DDP and FSDP average gradients over ranks, so each rank divides the
+    step totals by `world`: the update equals one process holding the whole global batch. A non-finite gradient
+    skips the step.
     """
     S = batch["start"]
-    mask = batch["loss_mask"][:, S:]                                                    # (N, T) trained tokens
-    totals = torch.tensor([mask.sum(), (mask.sum(-1) > 0).sum()], dtype=torch.float64)  # of the whole step
+    parts = [(m[:, S:], w, max_len) for m, w, max_len in batch["parts"]]             # each mask (N, T)
+    mask = sum(m for m, _, _ in parts).clamp(max=1)                                 # (N, T) every trained token
+    adv = batch["advantages"] if batch["advantages"].dim() == 1 else batch["advantages"][:, S:]
+    totals = torch.tensor([[m.sum(), (m.sum(-1) > 0).sum()] for m, _, _ in parts], dtype=torch.float64)  # (P, 2)
     if world > 1:
         dist.all_reduce(totals)
-    step_tokens, step_seqs = max(float(totals[0]) / world, 1e-8), max(float(totals[1]) / world, 1e-8)
+    totals = (totals / world).clamp(min=1e-8).tolist()   # tokens and sequences of each part in the whole step
     N, stats = mask.shape[0], {"clip_frac": 0.0, "kl": 0.0, "loss": 0.0}
     starts = list(range(0, N, cfg.micro_batch))
     for i in starts:
@@ -232,9 +263,10 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
                 with torch.no_grad():
                     ref = grpo.token_logprobs(ref_model, batch["tokens"][sl], batch["attention_mask"][sl], S,
                                               cfg.temperature)
-            token_loss, s = grpo.grpo_loss(logp, old, batch["advantages"][sl], mask[sl], cfg.eps_low, cfg.eps_high,
-                                           ref, cfg.kl_coef)
-            loss = grpo.aggregate(token_loss, mask[sl], cfg.loss_agg, step_tokens, step_seqs, max_len)
+            token_loss, s = grpo.grpo_loss(logp, old, adv[sl], mask[sl], cfg.eps_low, cfg.eps_high, ref,
+                                           cfg.kl_coef)                                  # (n, T)
+            loss = sum(w * grpo.aggregate(token_loss * m[sl], m[sl], cfg.loss_agg, tokens, seqs, max_len)
+                       for (m, w, max_len), (tokens, seqs) in zip(parts, totals))
             loss.backward()
         w = float(mask[sl].sum()) / max(float(mask.sum()), 1.0)
         stats["clip_frac"] += s["clip_frac"] * w
@@ -252,16 +284,56 @@ def policy_update(cfg: Config, policy, optimizer, batch: dict, world: int, ref_m
     return stats
 
 
-def rewards_of(episodes: idea3.Episodes, questions: list[dict], G: int, cfg: Config, m: int):
-    """(R, final right, first right, timed out), each (B, G): the verifiable reward of one agent's episodes."""
-    golds = [q["answer"] for q in questions for _ in range(G)]
-    final = [grade(t, g) for t, g in zip(episodes.final, golds)]
-    first = [grade(t, g) for t, g in zip(episodes.texts["share"], golds)] if m > 1 else final
+def credit(cfg: Config, ep: idea3.Episodes, Rbar: torch.Tensor, share_R: torch.Tensor, m: int):
+    """Advantages and loss parts of one agent's episodes: what each trained token is credited with.
+
+    episode: one advantage per conversation, A = Rbar - mean_k Rbar, on every trained token; one loss term.
+    turn   : the share turn gets GRPO's advantage on its own reward (1[first answer right] + format), the analysis
+             and fusion turns the calibrated final one; loss = L_share + lambda (L_analysis + L_fusion), each term
+             normalised over its own tokens. lambda = 0 is single-agent GRPO on the share samples, exactly.
+    Returns (advantages (N,) or (N, L), parts [(mask (N, L), weight, max_len)], A (B, G), zero_std (B,)) where A
+    and zero_std are the discussion's (the share's under credit turn with one agent).
+    """
+    G, mask = Rbar.shape[-1], ep.loss_mask
+    adv, zero_std = grpo.group_advantages(Rbar, cfg.scale_adv_by_std)                  # (B, G), (B,)
+    if cfg.credit == "episode" or m == 1:
+        if cfg.skip_zero_std:   # equal-reward groups leave the normaliser too
+            mask = mask * (~zero_std).repeat_interleave(G)[:, None]
+        turns = 1 if m == 1 or cfg.train_turns != "all" else 3
+        return adv.view(-1), [(mask, 1.0, cfg.max_new_tokens * turns)], adv, zero_std
+    adv_share, zero_share = grpo.group_advantages(share_R, cfg.scale_adv_by_std)       # (B, G), (B,)
+    share = ep.turn == 1 + idea3.TURNS.index("share")                                  # (N, L) bool
+    per_token = torch.where(share, adv_share.view(-1, 1), adv.view(-1, 1))             # (N, L)
+    parts = []
+    for k, stage in enumerate(idea3.TURNS, 1):
+        zero = zero_share if stage == "share" else zero_std
+        part = mask * (ep.turn == k)
+        if cfg.skip_zero_std:
+            part = part * (~zero).repeat_interleave(G)[:, None]
+        parts.append((part, 1.0 if stage == "share" else cfg.discussion_weight, cfg.max_new_tokens))
+    return per_token, parts, adv, zero_std
+
+
+class Rewards(NamedTuple):
+    """One agent's verdicts on its B x G episodes, each (B, G) (timeouts: a count)."""
+    R: torch.Tensor          # the reward: 1[final right] + share_reward 1[first right] + format_reward 1[answer]
+    final: torch.Tensor      # 1[final answer right]
+    first: torch.Tensor      # 1[own first answer (the share turn) right]
+    share_R: torch.Tensor    # the share turn's own reward under credit turn: 1[first right] + format_reward
+    timeouts: torch.Tensor   # judge time-outs: they earn 0 and count as not right; counted for the log
+
+
+def rewards_of(episodes: idea3.Episodes, questions: list[dict], G: int, cfg: Config, m: int) -> Rewards:
+    """The verifiable reward of one agent's episodes, from judge.check (the same check evaluation uses)."""
+    def verdicts(texts):
+        return [judge.check(t, q, cfg.code_timeout) for t, q in zip(texts, (q for q in questions for _ in range(G)))]
+    final = verdicts(episodes.final)
+    first = verdicts(episodes.texts["share"]) if m > 1 else final
     right, first_right = (torch.tensor([float(v.correct) for v in vs]).view(-1, G) for vs in (final, first))
-    fmt = torch.tensor([float(v.answer is not None) for v in final]).view(-1, G)
-    timeouts = torch.tensor([float(v.timed_out) for v in final + first]).sum()     # counted, never "wrong"
+    fmt, fmt_first = (torch.tensor([float(v.answer is not None) for v in vs]).view(-1, G) for vs in (final, first))
+    timeouts = torch.tensor([float(v.timed_out) for v in final + (first if m > 1 else [])]).sum()
     R = right + (cfg.share_reward * first_right if m > 1 else 0.0) + cfg.format_reward * fmt
-    return R, right, first_right, timeouts
+    return Rewards(R, right, first_right, first_right + cfg.format_reward * fmt_first, timeouts)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -275,6 +347,14 @@ def modes_for(cfg: Config, table, fixed: dict, questions: list[dict], m: int) ->
     if cfg.interaction == "irt":
         return irt.choose_modes(table.prob([q["id"] for q in questions]), rule=cfg.irt_rule)
     return [fixed[q["id"]] for q in questions]
+
+
+def sampler_seed(seed: int, step: int, rank: int, agent: int) -> int:
+    """One integer per (seed, step, rank, agent), different for any two of them while step < 100,003, rank < 1,009
+    and agent < 31 (mixed radix with prime bases): reseeding every step makes a resumed run sample exactly what the
+    interrupted one would have. The rank is in it, so 2 processes sample other episodes than 1 process does; what
+    2 processes reproduce exactly is the update on the same episodes (tests/test_train.py)."""
+    return ((seed * 100_003 + step) * 1009 + rank) * 31 + agent
 
 
 def global_sums(values: dict, world: int) -> dict:
@@ -325,9 +405,16 @@ def main(cfg: Config) -> dict:
     torch.manual_seed(cfg.seed)
     train, val = tasks.pools(cfg.data, cfg.val_n, cfg.seed)
     train = train[:cfg.train_n or None]
+    for q in train + val:   # the reward must be able to score every question, before any model is loaded
+        try:
+            judge.kind(q)
+        except ValueError as e:
+            sys.exit(f"train.py: --data {cfg.data}: the reward cannot score this data: {e}. Fix the data or choose "
+                     f"another --data")
     learners = make_learners(cfg, device, world, resume_from)
     m, G, B = len(learners), cfg.group_size, cfg.questions_per_step // world
-    table = rasch_model(cfg, learners, train, val, rank, world) if m > 1 and cfg.interaction == "irt" else None
+    table = rasch_model(cfg, learners, train, val, rank, world, resuming=resume_from is not None) \
+        if m > 1 and cfg.interaction == "irt" else None
     fixed = {}
     if m > 1 and cfg.interaction != "irt":   # a fixed mode per training question; "ratio" is exact over the pool
         chosen = irt.choose_modes([[0.5] * len(train)], policy=cfg.interaction, seed=cfg.seed,
@@ -336,23 +423,21 @@ def main(cfg: Config) -> dict:
     per_turn = {"share": cfg.max_new_tokens, "analysis": cfg.max_new_tokens, "fusion": cfg.max_new_tokens}
     settings = idea3.Settings(G, cfg.temperature, cfg.top_p, per_turn, cfg.peer_max_tokens, cfg.share_analyses,
                               cfg.train_turns)
-    max_len = cfg.max_new_tokens * (1 if m == 1 or cfg.train_turns != "all" else 3)   # for loss_agg constant
 
     start, result = 0, {}
     if resume_from:
+        # the held-out questions may not change: "before" was measured on the first run's questions
         state = checkpoint.restore(resume_from, dataclasses.asdict(cfg), learners, may_change=(
-            "steps", "resume", "log_every", "sample_every", "save_every", "eval_n", "eval_samples", "eval_data"))
+            "steps", "resume", "log_every", "sample_every", "save_every", "out_dir"))
         if table is not None and state["abilities"] is not None:
             table = dataclasses.replace(table, ability=state["abilities"][0], ability_var=state["abilities"][1])
         start, result = state["step"], state["result"]
         log(f"resumed from {resume_from} at step {start}")
-    if master:
-        kept = []
-        if resume_from:   # rows the interrupted run wrote after its last checkpoint are redone, so drop them
-            with open(log_path) as f:
-                kept = [r for r in f if "step" not in json.loads(r) or json.loads(r)["step"] < start]
-        logf = open(log_path, "w")
-        logf.writelines(kept or [json.dumps({"config": dataclasses.asdict(cfg), "world": world}) + "\n"])
+    if master:   # appended, never rewritten: a resume redoes the steps after its checkpoint, and readers of the
+        logf = open(log_path, "a")   # log keep the last row of each step (lab/plots.read_log)
+        logf.write(json.dumps({"resumed_at": start} if resume_from else
+                              {"config": dataclasses.asdict(cfg), "world": world}) + "\n")
+        logf.flush()
     log(f"agents: {', '.join(f'{a.name} ({models.num_params(a.model) / 1e6:.2f}M)' for a in learners)} on {device} "
         f"x {world} | {cfg.questions_per_step} questions x G={G} per step, {cfg.steps} steps | interaction "
         f"{cfg.interaction if m > 1 else '- (one agent: GRPO)'} | calibration {'on' if cfg.calibrate else 'off'}")
@@ -366,7 +451,7 @@ def main(cfg: Config) -> dict:
     def solo(a):                     # (greedy, T=1 mean@eval_samples) of one agent alone on the held-out questions
         return evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples, cfg.seed,
                                       rank, world, cfg.gen_batch)
-    if examples and "before" not in result:
+    if examples and cfg.eval_before and "before" not in result:
         result["before"] = [solo(a) for a in fsdp.one_by_one(learners)]
         for a, (g, s) in zip(learners, result["before"]):
             log(f"before | {a.name}: held-out solo accuracy greedy {g:.3f}, T=1 mean@{cfg.eval_samples} {s:.3f}")
@@ -380,40 +465,38 @@ def main(cfg: Config) -> dict:
         mine = slice(rank * B, (rank + 1) * B)
         questions, modes = questions[mine], modes[mine]
         # 2. Idea3 episodes; samplers reseeded from (seed, step, rank, agent), so a resumed run samples the same
-        gens = [torch.Generator(device).manual_seed(((cfg.seed * 100_003 + step) * 1009 + rank) * 31 + i)
-                for i in range(m)]
+        gens = [torch.Generator(device).manual_seed(sampler_seed(cfg.seed, step, rank, i)) for i in range(m)]
         with fsdp.speaking(learners):   # --fsdp: each agent's weights are whole while it speaks (lab/fsdp.py)
             episodes = idea3.run_episodes(learners, questions, modes, settings, gens)
         t_gen = time.time() - t0
         # 3. rewards: each agent is judged on its own final answer (plus its own first answer)
         scored = [rewards_of(ep, questions, G, cfg, m) for ep in episodes]
-        R = torch.stack([s[0] for s in scored])                                      # (m, B, G)
+        R = torch.stack([s.R for s in scored])                                       # (m, B, G)
         # 4. perception calibration: each agent's reward against the peers' rewards on the same question
         Rbar = calibration.calibrate(R) if cfg.calibrate else R                      # (m, B, G)
         sums, t_upd = {"coop": modes.count(irt.COOPERATE), "questions": len(modes)}, time.time()
         for i, (a, ep) in enumerate(zip(learners, episodes)):
-            # 5. advantages within each question's group; the uncalibrated ones only for the log
-            adv, zero_std = grpo.group_advantages(Rbar[i], cfg.scale_adv_by_std)        # (B, G), (B,)
-            adv_raw, _ = grpo.group_advantages(R[i], cfg.scale_adv_by_std)
-            loss_mask = ep.loss_mask.clone()
-            if cfg.skip_zero_std:   # equal-reward groups leave the normaliser too
-                loss_mask[zero_std.repeat_interleave(G)] = 0
+            # 5. advantages within each question's group: per token (credit turn) or per conversation (episode)
+            advantages, parts, adv, zero_std = credit(cfg, ep, Rbar[i], scored[i].share_R, m)
             batch = {"tokens": ep.tokens.to(device), "attention_mask": ep.attention_mask.to(device),
-                     "loss_mask": loss_mask.to(device), "advantages": adv.view(-1).to(device),
-                     "start": ep.start, "old_logp": None}
-            # 6. the GRPO update of this agent, on all its own turns (loss_mask)
+                     "advantages": advantages.to(device), "start": ep.start, "old_logp": None,
+                     "parts": [(p.to(device), w, max_len) for p, w, max_len in parts]}
+            # 6. the GRPO update of this agent, on its trained turns (--train_turns), one optimizer step
             a.model.train()
             if cfg.updates_per_batch > 1:   # freeze the sampling policy's log-probs for the ratio
                 with torch.no_grad():
                     batch["old_logp"] = a.policy(batch["tokens"], batch["attention_mask"], ep.start, cfg.temperature)
             for _ in range(cfg.updates_per_batch):
-                stats = policy_update(cfg, a.policy, a.optimizer, batch, world, a.reference, max_len)
+                stats = policy_update(cfg, a.policy, a.optimizer, batch, world, a.reference)
             a.scheduler.step()
             skipped_in_a_row[i] = skipped_in_a_row[i] + 1 if stats["skipped"] else 0
-            _, right, first, timeouts = scored[i]
-            sums.update({f"{i}/R": R[i].sum(), f"{i}/Rbar": Rbar[i].sum(), f"{i}/final": right.sum(),
-                         f"{i}/first": first.sum(), f"{i}/adv_shift": (adv - adv_raw).abs().sum(),
-                         f"{i}/zero_std": zero_std.sum(), f"{i}/n": R[i].numel(), f"{i}/judge_timeouts": timeouts,
+            # the log: how far calibration changed the credit beyond a weight per question (calibration.py)
+            adv_raw, _ = grpo.group_advantages(R[i], cfg.scale_adv_by_std)
+            sums.update({f"{i}/R": R[i].sum(), f"{i}/Rbar": Rbar[i].sum(), f"{i}/final": scored[i].final.sum(),
+                         f"{i}/first": scored[i].first.sum(),
+                         f"{i}/adv_shift": calibration.credit_change(adv_raw, adv) * R[i].numel(),
+                         f"{i}/zero_std": zero_std.sum(), f"{i}/n": R[i].numel(),
+                         f"{i}/judge_timeouts": scored[i].timeouts,
                          f"{i}/kl": stats["kl"], f"{i}/clip_frac": stats["clip_frac"],
                          f"{i}/grad_norm": stats["grad_norm"] if math.isfinite(stats["grad_norm"]) else 0.0,
                          f"{i}/skipped": stats["skipped"]})
@@ -426,7 +509,7 @@ def main(cfg: Config) -> dict:
         if table is not None and cfg.update_abilities:
             ids = [q["id"] for q in tasks.step_questions(train, step, cfg.questions_per_step, cfg.seed)]
             right = torch.zeros(m, len(ids), dtype=torch.float64)
-            right[:, mine] = torch.stack([s[2].sum(-1) for s in scored]).double()      # (m, B) of G trials
+            right[:, mine] = torch.stack([s.first.sum(-1) for s in scored]).double()   # (m, B) of G trials
             if world > 1:
                 dist.all_reduce(right)
             table = table.update_abilities(ids, right.numpy(), [[G] * len(ids)] * m, drift=cfg.ability_drift)
@@ -478,7 +561,7 @@ def main(cfg: Config) -> dict:
         log(f"\nheld-out solo accuracy on {len(examples)} questions ({cfg.steps} steps, {result['minutes']:.1f} min "
             f"of training):\n{'agent':28s} {'greedy before':>14s} {'after':>7s} {'change':>7s}   "
             f"{'T=1 before':>10s} {'after':>7s} {'change':>7s}")
-        for a, (g0, s0), (g1, s1) in zip(learners, result["before"], result["after"]):
+        for a, (g0, s0), (g1, s1) in zip(learners, result.get("before", [(math.nan, math.nan)] * m), result["after"]):
             log(f"{a.name:28s} {g0:14.3f} {g1:7.3f} {g1 - g0:+7.3f}   {s0:10.3f} {s1:7.3f} {s1 - s0:+7.3f}")
     full = fsdp.full_state(learners, optimizer=False)   # --fsdp: every rank gathers the weights; else None
     if master:
@@ -491,7 +574,12 @@ def main(cfg: Config) -> dict:
             log(f"curves: pip install matplotlib, then python -m lab.plots {cfg.out_dir}")
         logf.write(json.dumps({"result": result}) + "\n")
         logf.close()
-    if dist.is_initialized():
+    if dist.is_initialized():   # every rank arrives, the DDP wrappers let go of the group, then it goes
+        dist.barrier()
+        for a in learners:
+            a.policy = None
+        del learners
+        gc.collect()
         dist.destroy_process_group()
     return result
 

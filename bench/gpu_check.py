@@ -211,7 +211,7 @@ def ddp_vs_fsdp(folder, device, quick):
     mask = torch.ones(N, L, dtype=torch.long)
     loss_mask = torch.zeros(N, L)
     loss_mask[:, start:] = 1
-    batch = {"tokens": tokens.to(device), "attention_mask": mask.to(device), "loss_mask": loss_mask.to(device),
+    batch = {"tokens": tokens.to(device), "attention_mask": mask.to(device), "parts": [(loss_mask.to(device), 1.0, L)],
              "advantages": torch.randn(N, generator=g).to(device), "start": start, "old_logp": None}
     variants = {"ddp fp32": (False, "float32", False), "fsdp fp32": (True, "float32", False),
                 "ddp bf16 (bf16 weights)": (False, "bfloat16", False),

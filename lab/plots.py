@@ -11,18 +11,23 @@ import sys
 
 
 def read_log(path: str) -> tuple[dict, list[dict]]:
-    """(config, step rows) of a log.jsonl (a run folder or the file itself)."""
+    """(config, step rows) of a log.jsonl (a run folder or the file itself). train.py only appends: a resumed run
+    writes the steps after its checkpoint again, so the last row of each step is the one that counts; a line cut
+    short by a crash is skipped."""
     if os.path.isdir(path):
         path = os.path.join(path, "log.jsonl")
-    config, rows = {}, []
+    config, rows = {}, {}
     with open(path) as f:
         for line in f:
-            r = json.loads(line)
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
             if "config" in r:
                 config = r["config"]
             elif "step" in r:
-                rows.append(r)
-    return config, rows
+                rows[r["step"]] = r
+    return config, [rows[k] for k in sorted(rows)]
 
 
 def smooth(values: list[float], window: int) -> list[float]:

@@ -5,6 +5,7 @@ import torch
 
 import idea3
 import models
+import train
 
 AGENTS = ("tiny-strong", "tiny-weak")
 
@@ -25,7 +26,8 @@ def fixed_episodes(parent, ids):
         return [idea3.Episodes(ep.tokens[rows], ep.attention_mask[rows], ep.loss_mask[rows], ep.start,
                                {s: [t[r] for r in rows] for s, t in ep.texts.items()},
                                {s: v[rows] for s, v in ep.lengths.items()},
-                               {s: v[rows] for s, v in ep.truncated.items()}, dict(ep.seconds)) for ep in parent]
+                               {s: v[rows] for s, v in ep.truncated.items()}, dict(ep.seconds), ep.turn[rows])
+                for ep in parent]
     return run
 
 
@@ -35,4 +37,4 @@ def token_rewards(episodes, questions, G, cfg, m):
     L = episodes.tokens.shape[1]
     R = ((episodes.tokens * torch.arange(1, L + 1)).sum(-1) % 97).float().view(-1, G) / 96     # (B, G) in [0, 1]
     right = (R > 0.5).float()
-    return R, right, right, torch.tensor(0.0)
+    return train.Rewards(R, right, right, right, torch.tensor(0.0))

@@ -43,12 +43,13 @@ def fixed_batch(vocab: int, pad: int):
     loss_mask = attn.float().clone()
     loss_mask[:, :P] = 0
     adv = torch.randn(N, generator=g)
-    return {"tokens": tokens, "attention_mask": attn, "loss_mask": loss_mask, "advantages": adv, "start": P,
-            "old_logp": None}
+    return {"tokens": tokens, "attention_mask": attn, "parts": [(loss_mask, 1.0, T)], "advantages": adv,
+            "start": P, "old_logp": None}
 
 
 def rows(batch, sl):
-    return {k: (v[sl] if torch.is_tensor(v) else v) for k, v in batch.items()}
+    return {k: (v[sl] if torch.is_tensor(v) else [(m[sl], w, n) for m, w, n in v] if k == "parts" else v)
+            for k, v in batch.items()}
 
 
 def one_update(model, batch, agg, world, micro_batch, kl=0.0):
@@ -63,7 +64,7 @@ def one_update(model, batch, agg, world, micro_batch, kl=0.0):
             for p in model.parameters():
                 p.add_(0.01 * torch.randn_like(p))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    train.policy_update(cfg, policy, opt, batch, world, ref, max_len=6)
+    train.policy_update(cfg, policy, opt, batch, world, ref)
     return {k: model.state_dict()[k] - before[k] for k in before}
 
 
