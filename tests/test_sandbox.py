@@ -26,8 +26,10 @@ Layers (sandbox_child.lock_down), all before the first untrusted line:
   signal-scope  Landlock ABI 6 (Linux 6.12+): no signal to a process outside the child's domain. A
                 second layer (a SIGIO path around it was reported upstream): seccomp below is primary.
   seccomp       EPERM for fork, vfork, clone without CLONE_THREAD (threads still work), execve,
-                socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority; kill,
-                tgkill, prlimit, sched_set* only on itself; fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG and
+                socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority, ioprio_set,
+                keyrings (add_key, request_key, keyctl) and POSIX message queues (mq_*), which outlive
+                the run, memfd_create and memfd_secret (memory outside RLIMIT_AS); kill, tgkill,
+                prlimit, sched_set* (sched_setattr too) only on itself; fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG and
                 O_ASYNC, ioctl FIOSETOWN, SIOCSPGRP, FIOASYNC (a file's owner gets a signal of the
                 program's choice on I/O: SIGKILL for the evaluator). clone3 gets ENOSYS, so libc falls
                 back to clone. Other ABIs (32-bit entry points, x32) are refused outright.
@@ -57,6 +59,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import warnings
 
@@ -542,6 +545,83 @@ def test_signal_driven_io_cannot_signal_the_evaluator_or_others(layers):
         signal.signal(signal.SIGUSR1, old_handler)
         victim.kill()
         victim.wait()
+
+
+# raw system calls through ctypes, as a program can make them (the reliability guard never sees these)
+SYSCALL = ("import ctypes, os, struct\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           "def syscall(number, *args):\n"
+           "    result = libc.syscall(*(ctypes.c_long(a) if isinstance(a, int) else a for a in (number, *args)))\n"
+           "    if result < 0:\n        raise OSError(ctypes.get_errno(), 'refused')  # EPERM: PermissionError\n"
+           "    return result\n")
+NUMBERS = {"x86_64": {"sched_setattr": 314, "ioprio_set": 251, "add_key": 248, "keyctl": 250, "capset": 126},
+           "aarch64": {"sched_setattr": 274, "ioprio_set": 30, "add_key": 217, "keyctl": 219, "capset": 91},
+           }.get(os.uname().machine)
+
+
+def _bystander() -> subprocess.Popen:
+    """A process with no capabilities, like any of an ordinary user's: Linux lets a process change the
+    scheduling of another of its user's only if the other holds no capability it lacks (so as root, pytest
+    and a plain `sleep` would be out of the child's reach anyway, and the test would show nothing)."""
+    code = (f"import ctypes, struct, time\nctypes.CDLL(None).syscall({NUMBERS['capset']}, "
+            "struct.pack('Ii', 0x20080522, 0), bytes(24))\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "ready\n"
+    return process
+
+
+def test_priorities_of_other_processes_cannot_be_changed(layers):
+    # sched_setattr was missing: a probe set the evaluator and a bystander to SCHED_IDLE
+    needs(layers, "seccomp")
+    if NUMBERS is None:
+        pytest.skip("system call numbers known for x86_64 and aarch64 only")
+    victim = _bystander()
+    idle = "struct.pack('IIQiIQQQ', 48, 5, 0, 0, 0, 0, 0, 0)"  # struct sched_attr (48 bytes): SCHED_IDLE
+    try:
+        before = [(os.sched_getscheduler(p), os.getpriority(os.PRIO_PROCESS, p)) for p in (victim.pid, os.getpid())]
+        for pid in (victim.pid, "os.getppid()"):
+            for attempt in (f"syscall({NUMBERS['sched_setattr']}, {pid}, {idle}, 0)",
+                            f"os.sched_setscheduler({pid}, os.SCHED_IDLE, os.sched_param(0))",
+                            f"os.sched_setparam({pid}, os.sched_param(0))",
+                            f"os.setpriority(os.PRIO_PROCESS, {pid}, 19)",
+                            f"syscall({NUMBERS['ioprio_set']}, 1, {pid}, 3 << 13)"):  # IOPRIO_CLASS_IDLE
+                r = run_tests(SYSCALL + attempt, ["assert True"])
+                assert r.status == "error" and "PermissionError" in r.detail, (attempt, r)
+        after = [(os.sched_getscheduler(p), os.getpriority(os.PRIO_PROCESS, p)) for p in (victim.pid, os.getpid())]
+        assert after == before
+        # on itself it may (a library pinning its threads does no harm)
+        assert run_tests(SYSCALL + f"syscall({NUMBERS['sched_setattr']}, 0, {idle}, 0)", ["assert True"]).passed
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_nothing_outlives_the_run_in_keyrings_or_message_queues(layers):
+    needs(layers, "seccomp")
+    if NUMBERS is None:
+        pytest.skip("system call numbers known for x86_64 and aarch64 only")
+    import ctypes
+    name = f"/ilr-sandbox-test-{os.getpid()}".encode()
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        for attempt in (f"syscall({NUMBERS['add_key']}, b'user', b'ilr-sandbox-test', b'x', 1, -2)",  # process ring
+                        f"syscall({NUMBERS['keyctl']}, 0, -4, 0)",  # KEYCTL_GET_KEYRING_ID of the user's keyring
+                        f"q = libc.mq_open({name!r}, os.O_CREAT | os.O_RDWR, 0o600, None)\n"
+                        "if q < 0:\n    raise OSError(ctypes.get_errno(), 'refused')"):
+            r = run_tests(SYSCALL + attempt, ["assert True"])
+            assert r.status == "error" and "PermissionError" in r.detail, (attempt, r)
+    finally:
+        libc.mq_unlink(name)  # in case the queue was made after all: it would outlive the test run too
+
+
+def test_memfd_is_refused_and_ctypes_callbacks_still_work(layers):
+    # a memfd's pages count against no rlimit of the child: a probe held 0.9 GB past the 512 MB limit
+    needs(layers, "seccomp")
+    r = run_tests("import os\nos.memfd_create('x')\n", ["assert True"])
+    assert r.status == "error" and "PermissionError" in r.detail, r
+    callback = ("import ctypes\nlibc = ctypes.CDLL(None)\nint_p = ctypes.POINTER(ctypes.c_int)\n"
+                "CMP = ctypes.CFUNCTYPE(ctypes.c_int, int_p, int_p)\nvalues = (ctypes.c_int * 3)(3, 1, 2)\n"
+                "libc.qsort(values, 3, 4, CMP(lambda a, b: a[0] - b[0]))\nsorted_values = list(values)\n")
+    assert run_tests(callback, ["assert sorted_values == [1, 2, 3]"]).passed
 
 
 def test_fork_loop_and_subprocess_are_refused():
