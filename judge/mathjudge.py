@@ -6,7 +6,7 @@
     is_equiv(pred, gold, timeout)      -> bool                               equiv_status(...) == 'correct'
     grade_choice(completion, gold)     -> GradeResult                        multiple choice: the chosen label
 
-    python judge/mathjudge.py '\\frac{1}{2}' 0.5      # the verdict on two answers; no arguments: a short demo
+    python -m judge '\\frac{1}{2}' 0.5              # the verdict on two answers; no arguments: a short demo
 
 Where the answer is in a text: mathextract.py. How an answer is read (e, i, juxtaposition, thousands, units, ...):
 mathparse.py. The equivalence policy, symmetric in pred and gold ('~' means "judged equal"):
@@ -55,21 +55,15 @@ Safety: nothing is eval'ed; parser caps (mathparse.MAX_CHARS, mathlex.MAX_TOKENS
 """
 import math
 import re
-import sys
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-if __name__ == '__main__' and not __package__:             # run as a file: python judge/mathjudge.py
-    import os
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    __package__ = 'judge'
-
-from . import mathparse as mp  # noqa: E402
-from . import mathvalue as mv  # noqa: E402
-from . import symcheck  # noqa: E402
-from .mathextract import answer_text, extract_answer, extract_choice  # noqa: E402
+from . import mathparse as mp
+from . import mathvalue as mv
+from . import symcheck
+from .mathextract import answer_text, extract_answer, extract_choice
 
 DEFAULT_TIMEOUT = 5.0      # CPU seconds for one check (the in-process steps take ms; sympy may take more)
 REL_TOL = 1e-4             # a decimal answer against an exact non-integer value
@@ -487,8 +481,10 @@ DEMO = [(r'\dfrac{1}{2}', '0.5'), ('0.333', r'\frac13'), (r'10\%', '0.1'), (r'\b
 
 
 def main(argv):
+    """The command line, `python -m judge` (judge/__main__.py)."""
     import argparse
-    ap = argparse.ArgumentParser(description='Judge a predicted answer against a gold answer (no arguments: a demo).')
+    ap = argparse.ArgumentParser(prog='python -m judge',
+                                 description='Judge a predicted answer against a gold answer (no arguments: a demo).')
     ap.add_argument('pred', nargs='?', help="the model's answer, or a whole completion with a \\boxed{} answer")
     ap.add_argument('gold', nargs='?', help='the gold answer')
     ap.add_argument('--timeout', type=float, default=DEFAULT_TIMEOUT, help='CPU seconds for the check')
@@ -505,7 +501,3 @@ def main(argv):
         except mp.ParseError as e:
             read = str(e)
         print(f'{equiv_status(args.pred, args.gold, args.timeout)}   ({read})')
-
-
-if __name__ == '__main__':
-    main(sys.argv[1:])

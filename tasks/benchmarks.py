@@ -16,23 +16,19 @@ ILR_DATA_DIR defaults to ../shared/data beside this repository; its README.md sa
 A file that cannot be used stops loading with a message naming the file, the line and the field at fault.
 
 Run from the repository root:
-    python tasks/benchmarks.py             # every benchmark: where it loads from, its rows, its first example
-    python tasks/benchmarks.py mbpp aime   # the first example of the named benchmarks in full
+    python -m tasks                        # every benchmark: where it loads from, its rows, its first example
+    python -m tasks mbpp aime              # the first example of the named benchmarks in full
 """
 import os
 import re
 import sys
 import warnings
 
-if __name__ == "__main__" and not __package__:  # run as a file: python tasks/benchmarks.py
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    __package__ = "tasks"
-
 # Callers import the Example, the mappers and the readers from here. load_benchmark calls the readers by these
 # module-level names, so a test can stand in for one with monkeypatch.setattr(benchmarks, "_read_hub", ...).
-from .schemas import (LETTERS, MAPPERS, MBPP_TESTS_SHOWN, Example, RowError, format_choices,  # noqa: E402,F401
+from .schemas import (LETTERS, MAPPERS, MBPP_TESTS_SHOWN, Example, RowError, format_choices,  # noqa: F401
                       last_boxed, mbpp_question)
-from .sources import (DEFAULT_DATA_DIR, SOURCES, _hub_name, _hub_target, _local_path,  # noqa: E402,F401
+from .sources import (DEFAULT_DATA_DIR, SOURCES, _hub_name, _hub_target, _local_path,  # noqa: F401
                       _read_hub, _read_jsonl, data_dir)
 
 # The paper averages five math sets; its AIME set is 2024 + 2025 together (30 + 30), loaded as "aime".
@@ -141,7 +137,7 @@ def _row_message(where: str, reason: str, name: str, origin: str, n_rows: int) -
     return f"{where}: {reason} (benchmark {name!r}){first}"
 
 
-# ----------------------------------------------------------------------------- python tasks/benchmarks.py
+# ------------------------------------------------------------------ python -m tasks (tasks/__main__.py)
 
 def _summary(name: str) -> tuple[str, bool]:
     """One line about benchmark `name` (its rows and first example, or why it cannot load) and whether it failed."""
@@ -151,7 +147,7 @@ def _summary(name: str) -> tuple[str, bool]:
             warnings.simplefilter("always")
             rows = load_benchmark(name)
     except FileNotFoundError:
-        how = f"`python tasks/benchmarks.py {name}` says what to do"
+        how = f"`python -m tasks {name}` says what to do"
         return f"{name:14s} {'missing':>7s}  no {folder}/{split}.jsonl in the data folder; {how}", False
     except (ValueError, OSError) as e:
         return f"{name:14s} {'ERROR':>7s}  {e}", True
@@ -193,7 +189,3 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
         failed |= error
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ mapper, notes on its data: its fields, its row counts, where its gold answer com
 Use (the loader does this for every row; tasks.benchmarks.to_example checks the name first):
     from tasks.schemas import MAPPERS
     ex = MAPPERS["amc23"]({"id": 0, "problem": "How far?", "answer": 27.0}, 0)   # ex.answer == "27"
-No command line of its own: `python tasks/benchmarks.py amc23` prints a mapped example in full.
+No command line of its own: `python -m tasks amc23` prints a mapped example in full.
 """
 import ast
 import hashlib

@@ -9,7 +9,7 @@ Use: data_dir() is the data folder ($ILR_DATA_DIR, default ../shared/data beside
 (underscored: only tasks/benchmarks.py, which imports them, calls them) work like this:
     _read_jsonl(_local_path("gsm8k", None, "test"))   # <data folder>/gsm8k/test.jsonl, or FileNotFoundError saying why
     _read_hub("gsm8k", *_hub_target("gsm8k", "hf", None), "hf")   # openai/gsm8k (main, test), via `datasets`
-No command line of its own: `python tasks/benchmarks.py` says where every benchmark loads from.
+No command line of its own: `python -m tasks` says where every benchmark loads from.
 """
 import json
 import os

@@ -358,13 +358,13 @@ def test_command_line_summary_and_full_example(tmp_path, monkeypatch, capsys):
     assert "=== amc23/0" in capsys.readouterr().out
 
 
-def test_runs_as_a_script(tmp_path):
+def test_runs_as_a_module(tmp_path):
     (tmp_path / "amc23").mkdir()
     _write_rows(tmp_path / "amc23" / "test.jsonl", {"id": 0, "problem": "How far?", "answer": 27.0})
     root = os.path.dirname(os.path.dirname(os.path.abspath(B.__file__)))
     env = {**os.environ, "ILR_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "tasks/benchmarks.py", "amc23"], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "tasks", "amc23"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--- answer: '27'" in done.stdout, done.stderr
 
 
