@@ -5,8 +5,9 @@
 The verdict is decided in this process. Each `assert` is parsed with `ast` and evaluated here, with the
 real builtins; only the parts that need the program (`f(3)`, a name it defines) are computed by the
 child (sandbox_child.py), which sends back their VALUES as plain data (None, bool, int, float, complex,
-str, bytes, list, tuple, dict, set, frozenset), read here within bounds on bytes and hash collisions (so
-no answer costs the evaluator minutes or gigabytes). The expected values never leave this process, and any
+str, bytes, bytearray, range, list, tuple, dict, set, frozenset; deque, Fraction, Decimal), read here
+within bounds on bytes, sizes and hash collisions (so no answer costs the evaluator minutes or
+gigabytes). The expected values never leave this process, and any
 other value (an object whose __eq__ always says True) fails: nothing the program does inside its own
 process turns a wrong answer into a pass. The policy for asserts other than `f(x) == literal`:
 sandbox_plan.py; the verdict: sandbox_verdict.py.

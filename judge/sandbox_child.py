@@ -9,6 +9,8 @@ one JSON line to the results file, opened before anything untrusted ran:
 
     [i, "ok"]   [i, "value", <plain encoding>]   [i, "opaque", type name]   [i, "error", exception name, message]
 
+A value longer than job["value_bytes"] as JSON is sent as an OverflowError instead (the parent would not read it).
+
 The first line lists the lock-down layers in force. The code under test can rewrite everything in this
 process, this file included, so the parent reads these lines as data: a value, never "it passed".
 """
@@ -19,7 +21,10 @@ import signal
 import struct
 import sys
 
-PLAIN = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+PLAIN = (bool, int, float, complex, str, bytes, bytearray, range, list, tuple, dict, set, frozenset)
+# value types of the standard library that travel too, by wire tag. Looked up when a value is sent, not imported
+# here (start-up time): a program that returns a Fraction has imported fractions.
+LIBRARY = {("collections", "deque"): "deque", ("fractions", "Fraction"): "fraction", ("decimal", "Decimal"): "decimal"}
 MAX_DEPTH, MAX_ITEMS = 100, 100_000
 
 
@@ -87,17 +92,27 @@ def _message(e: BaseException) -> str:
         return ""
 
 
-def encode(value, depth: int = 0):
-    """JSON for a plain value: only the exact builtin types in PLAIN; TypeError for anything else.
+def encode(value):
+    """JSON for a plain value: the builtin types in PLAIN and the LIBRARY types; TypeError for anything else.
 
     A subclass of a plain type (a namedtuple, Counter, IntEnum, numpy float) travels as its plain base,
-    so its own __eq__ stays behind in this process. Iterators and dict views travel as their items.
+    so its own __eq__ stays behind in this process. Iterators and dict views travel as their items, a range
+    as its start, stop and step, a Fraction as two ints, a Decimal as its string.
     """
+    kinds = {t: t.__name__ for t in PLAIN}
+    for (module, name), tag in LIBRARY.items():
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type):
+            kinds[cls] = tag
+    return _encode(value, kinds, 0)
+
+
+def _encode(value, kinds: dict, depth: int):
     if depth > MAX_DEPTH:
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
     if value is None:
         return None
-    kind = next((t for t in type(value).__mro__ if t in PLAIN), None)
+    kind = next((t for t in type(value).__mro__ if t in kinds), None)
     if kind is None:
         if isinstance(value, (type({}.keys()), type({}.values()), type({}.items()))) or (
                 hasattr(type(value), "__next__") and hasattr(type(value), "__iter__")):
@@ -105,21 +120,28 @@ def encode(value, depth: int = 0):
             for item in value:
                 if len(items) == MAX_ITEMS:
                     raise ValueError(f"an iterator with more than {MAX_ITEMS} items")
-                items.append(encode(item, depth + 1))
+                items.append(_encode(item, kinds, depth + 1))
             return {"iter": items}
         raise TypeError(type(value).__name__)
+    tag = kinds[kind]
     if kind in (bool, int, float):
         return kind(value)
     if kind is str:
         return str.__str__(value)
-    if kind is bytes:
-        return {"bytes": bytes(value).hex()}
+    if kind in (bytes, bytearray):
+        return {tag: bytes(value).hex()}
     if kind is complex:
         return {"complex": [complex(value).real, complex(value).imag]}
+    if kind is range:
+        return {"range": [value.start, value.stop, value.step]}
+    if tag == "fraction":
+        return {"fraction": [int(n) for n in kind.as_integer_ratio(value)]}  # the class's method, not an override
+    if tag == "decimal":
+        return {"decimal": kind.__str__(value)}
     if kind is dict:
-        return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
-    items = [encode(v, depth + 1) for v in value]
-    return items if kind is list else {kind.__name__: items}  # tuple, set, frozenset
+        return {"dict": [[_encode(k, kinds, depth + 1), _encode(v, kinds, depth + 1)] for k, v in dict.items(value)]}
+    items = [_encode(v, kinds, depth + 1) for v in value]
+    return items if kind is list else {tag: items}  # tuple, set, frozenset, deque
 
 
 # ----------------------------------------------------------------------------- limits

@@ -4,8 +4,8 @@ The child (sandbox_child.py) runs the untrusted program, so it only ever sends b
 here (sandbox_verdict.py). make_plan turns a job into the child's steps: the code, the setup, every test statement
 that is not an assert, and the "leaves" of each assert, the maximal parts that need the program (`f(3)`, a name
 it defines). The rest of an assert (constants, operators, comparisons, the builtins in BUILTINS, math.*, METHODS
-of plain values) is evaluated in this process with the real builtins, so no program can fake a pass. The policy
-in full, and what is refused: make_plan's docstring.
+of plain values, imported Fraction, Decimal, deque) is evaluated in this process with the real builtins, so no
+program can fake a pass. The policy in full, and what is refused: make_plan's docstring.
 
 Use:
     plan = make_plan("def f(x):\n    return x\n", "", ["assert abs(f(2) - 2) < 1e-9"])
@@ -14,6 +14,9 @@ No command line of its own: `python judge/sandbox.py` runs one example of each s
 """
 import ast
 import builtins
+import collections
+import decimal
+import fractions
 import math
 import sys
 import threading
@@ -23,10 +26,17 @@ from dataclasses import dataclass
 _quiet = threading.Lock()  # warnings.catch_warnings is not thread-safe, and run_batch plans from threads
 
 # Names an assert may use that mean the real builtins here (unless the program defines them, like MBPP
-# task 126's `sum`). Nothing here allocates without bound on small input: no range, bytes, pow, factorial.
-BUILTINS = {f.__name__: f for f in (abs, all, any, bool, chr, complex, dict, divmod, enumerate, float, frozenset,
-                                     int, isinstance, len, list, max, min, ord, repr, reversed, round, set, sorted,
-                                     str, sum, tuple, type, zip)}
+# task 126's `sum`). Nothing here allocates without bound on small input: no bytes, pow, factorial; range
+# and bytearray are checked for size where they are called (sandbox_verdict._call).
+BUILTINS = {f.__name__: f for f in (abs, all, any, bool, bytearray, chr, complex, dict, divmod, enumerate, float,
+                                     frozenset, int, isinstance, len, list, max, min, ord, range, repr, reversed,
+                                     round, set, sorted, str, sum, tuple, type, zip)}
+# Standard-library classes an assert may name once a test (or the program) imports them as `from module import
+# name`: they mean the real class here too, so that `f() == Fraction(1, 3)` is not computed by the child, where
+# the program could have patched Fraction to return its own answer. Under another name (`as F`) they are leaves.
+IMPORTS = {("fractions", "Fraction"): fractions.Fraction, ("decimal", "Decimal"): decimal.Decimal,
+           ("collections", "deque"): collections.deque}
+NAMES = {**BUILTINS, **{name: cls for (_, name), cls in IMPORTS.items()}}  # every name the parent evaluates
 MODULES = {"math": {n: getattr(math, n) for n in ("isclose", "sqrt", "floor", "ceil", "fabs", "trunc", "exp", "log",
                                                   "log2", "log10", "pow", "sin", "cos", "tan", "atan", "atan2",
                                                   "hypot", "isnan", "isinf", "isfinite", "pi", "e", "tau", "inf",
@@ -56,7 +66,8 @@ def make_plan(code: str, setup: str, tests: list[str]) -> Plan:
 
     Policy, for each top-level statement of a test:
       assert E         E is evaluated HERE: constants, operators, comparisons, and/or/not, builtins in
-                       BUILTINS, math.*, sys.getsizeof, METHODS of plain values. Each maximal part that
+                       BUILTINS, math.*, sys.getsizeof, METHODS of plain values, and Fraction, Decimal
+                       and deque where imported as such (IMPORTS). Each maximal part that
                        needs the program (a call to or name of something it or the setup defines) is a
                        "leaf": the child evaluates it and sends its plain value. `abs(f(x) - 1.5) < 1e-9`,
                        `math.isclose(f(x), 1.5)`, `set(f(x)) == set([1, 2])` are thus computed here with the
@@ -70,7 +81,7 @@ def make_plan(code: str, setup: str, tests: list[str]) -> Plan:
     that defines a builtin's name and is called by it (MBPP task 126 defines `sum`) is fine.
     """
     defined = set().union(*(_bound_names(s) for s in (code, setup, *tests)))
-    trusted = (set(BUILTINS) | set(MODULES)) - defined
+    trusted = (set(NAMES) | set(MODULES)) - defined
     plan = Plan([["exec", "the code", code], ["exec", "the test setup", setup]], [])
     for k, test in enumerate(tests):
         where = f"test {k + 1}/{len(tests)}"
@@ -122,9 +133,11 @@ def _bound_names(source: str) -> set[str]:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)  # its body is another scope
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names
-                         if not (isinstance(node, ast.Import) and a.asname is None and a.name in MODULES))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):  # `import math`, `from fractions import Fraction`:
+            names.update((a.asname or a.name).split(".")[0] for a in node.names  # the names the parent trusts
+                         if not (isinstance(node, ast.Import) and a.asname is None and a.name in MODULES
+                                 or isinstance(node, ast.ImportFrom) and a.asname in (None, a.name)
+                                 and (node.module, a.name) in IMPORTS))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
@@ -144,7 +157,7 @@ def _free_names(node: ast.AST) -> set[str]:
 def _here(node: ast.AST, trusted: set[str]) -> bool:
     """Can the parent evaluate this node itself (its children may still be leaves)?"""
     if isinstance(node, ast.Name):
-        return node.id in trusted and node.id in BUILTINS
+        return node.id in trusted and node.id in NAMES
     if isinstance(node, ast.Attribute):
         if isinstance(node.value, ast.Name) and node.value.id in MODULES:
             return node.value.id in trusted and node.attr in MODULES[node.value.id]

@@ -3,13 +3,15 @@
 The child writes one JSON record per step of the plan (sandbox_plan.py); read_records checks that they are the
 expected sequence, and verdict turns them into a status and a one-line detail. An assert is evaluated HERE
 (evaluate) with the real operators and builtins; only its leaves come from the child, decoded as plain data
-(None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset), so an object whose __eq__
-always says True, or a forged record, cannot turn a wrong answer into a pass.
+(None, bool, int, float, complex, str, bytes, bytearray, range, list, tuple, dict, set, frozenset, and the
+standard library's deque, Fraction and Decimal), so an object whose __eq__ always says True, or a forged
+record, cannot turn a wrong answer into a pass.
 
 Reading the values is bounded too, since the program chooses them: at most RESULTS_BYTES of results and
-VALUE_BYTES per value are parsed (ints of at most 4300 digits), and no container may hold more than COLLISIONS
+VALUE_BYTES per value are parsed (ints of at most DIGITS digits), and no container may hold more than COLLISIONS
 different values with one hash (a set of colliding ints costs quadratic time to build), checked before
-anything here hashes them: in decode, and for set(), frozenset(), dict() and set methods applied here.
+anything here hashes them: in decode, and for set(), frozenset(), dict() and set methods applied here. A range
+longer than MAX_ITEMS, a Decimal beyond DIGITS digits, bytearray(n) and powers too large are refused (error).
 
     passed   every test ran and held          failed   an assert was false, or a leaf was not a plain value
     error    an exception, exit(), a test the parent refuses to judge, a garbled results channel
@@ -18,11 +20,14 @@ anything here hashes them: in decode, and for set(), frozenset(), dict() and set
 No command line of its own: `python judge/sandbox.py` runs one example of each status.
 """
 import ast
+import collections
+import decimal
+import fractions
 import json
 import operator
 import signal
 
-from .sandbox_plan import BUILTINS, MODULES, Plan
+from .sandbox_plan import MODULES, NAMES, Plan
 
 # ----------------------------------------------------------------------------- bounds on the work done here
 # The child's values are untrusted data, and reading them is work done in THIS process. Unbounded, a program
@@ -30,6 +35,8 @@ from .sandbox_plan import BUILTINS, MODULES, Plan
 VALUE_BYTES = 2**18    # one value's JSON line (MBPP's largest is 2.6 kB): a longer one is an error, never parsed
 RESULTS_BYTES = 2**20  # the results file read in all; parsed JSON takes at most ~30 times its size in memory
 COLLISIONS = 16        # distinct values in one container that may share a hash (honest data: one, rarely two)
+MAX_ITEMS = 100_000    # the longest range, bytearray(n) or iterator this process expands (as the child's limit)
+DIGITS = 4300          # Python's limit on int <-> str: no int, Fraction part or Decimal beyond it is made here
 # Why COLLISIONS: int, float, complex and tuple hash alike in every process (only str and bytes are salted), so a
 # program can send 100,000 ints that are equal mod 2**61 - 1. A set of them costs n**2 / 2 comparisons to build:
 # 68 s for 100,000. Each container is checked in linear time (_check_hashes) before anything here hashes it.
@@ -59,7 +66,7 @@ def evaluate(node: ast.AST, ask):
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
-        return BUILTINS[node.id]
+        return NAMES[node.id]
     if isinstance(node, ast.Attribute):
         if isinstance(node.value, ast.Name) and node.value.id in MODULES:
             return MODULES[node.value.id][node.attr]
@@ -106,7 +113,32 @@ def _call(func, args: list, kwargs: dict):
     hash is checked: a container decoded from the child was, but one made here (zip's pairs, a + b) was not."""
     if any(func is h for h in HASHING) or type(getattr(func, "__self__", None)) in (set, frozenset):
         args = [_hashable_items(a, keys_of_pairs=func is dict) for a in args]
-    return func(*args, **kwargs)
+    if func is bytearray and args and isinstance(args[0], int) and args[0] > MAX_ITEMS:
+        raise OverflowError(f"bytearray({args[0]}) is too large to make in the judge")
+    result = func(*args, **kwargs)
+    if func is range:
+        _check_range(result)
+    if func is decimal.Decimal:
+        _check_decimal(result)
+    return result
+
+
+def _check_range(r: range) -> range:
+    """A range is lazy, but list(r), sum(r) or 'a' in r walk it: refuse one longer than MAX_ITEMS."""
+    try:
+        n = len(r)
+    except OverflowError:  # longer than sys.maxsize
+        n = MAX_ITEMS + 1
+    if n > MAX_ITEMS:
+        raise ValueError(f"a range of more than {MAX_ITEMS:,} items: too long to judge")
+    return r
+
+
+def _check_decimal(d: decimal.Decimal) -> decimal.Decimal:
+    """int(Decimal('1e999999999')) would be a billion digits: refuse more than DIGITS of them before the point."""
+    if d.is_finite() and (d.adjusted() > DIGITS or len(d.as_tuple().digits) > DIGITS):
+        raise ValueError(f"a Decimal of more than {DIGITS} digits: too large to judge")
+    return d
 
 
 def _hashable_items(value, keys_of_pairs: bool = False):
@@ -143,11 +175,12 @@ def _check_hashes(items, what: str) -> None:
 
 def _binary(op: ast.operator, a, b):
     """a <op> b, refusing the few that could make this process allocate without bound."""
-    big = (isinstance(op, ast.Pow) and isinstance(a, int) and isinstance(b, int) and a.bit_length() * b > 10**6
+    sequences = (str, bytes, bytearray, list, tuple, collections.deque)
+    big = (isinstance(op, ast.Pow) and _huge_power(a, b)
            or isinstance(op, ast.LShift) and isinstance(b, int) and b > 10**6
-           or isinstance(op, ast.Mult) and any(isinstance(s, (str, bytes, list, tuple)) and isinstance(n, int)
+           or isinstance(op, ast.Mult) and any(isinstance(s, sequences) and isinstance(n, int)
                                                and len(s) * n > 10**7 for s, n in ((a, b), (b, a)))
-           or isinstance(op, ast.Mod) and isinstance(a, (str, bytes)))
+           or isinstance(op, ast.Mod) and isinstance(a, (str, bytes, bytearray)))
     if big:
         raise OverflowError("an operation too large to evaluate in the judge")
     if isinstance(op, (ast.BitOr, ast.BitAnd, ast.BitXor, ast.Sub)):  # d.items() | x builds a set of new pairs
@@ -155,6 +188,15 @@ def _binary(op: ast.operator, a, b):
             if isinstance(side, type({}.items())):
                 _check_hashes(side, "dict's items")
     return BINARY[type(op)](a, b)
+
+
+def _huge_power(a, b) -> bool:
+    """Would a ** b be an int or Fraction of more than a million bits? (A float or Decimal power is bounded.)"""
+    if isinstance(b, fractions.Fraction) and b.denominator == 1:
+        b = b.numerator  # 2 ** Fraction(10**9) is 2 ** 10**9
+    if not isinstance(b, int) or not isinstance(a, (int, fractions.Fraction)) or isinstance(a, int) and b < 0:
+        return False  # int ** -n is a float
+    return max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(b) > 10**6
 
 
 def decode(x, depth: int = 0):
@@ -169,18 +211,28 @@ def decode(x, depth: int = 0):
         return items
     if type(x) is dict and len(x) == 1:
         (tag, body), = x.items()
-        if tag == "bytes" and type(body) is str:
-            return bytes.fromhex(body)
+        if tag in ("bytes", "bytearray") and type(body) is str:
+            return bytes.fromhex(body) if tag == "bytes" else bytearray.fromhex(body)
+        if tag == "range" and type(body) is list and len(body) == 3 and all(type(v) is int for v in body):
+            return _check_range(range(*body))  # ValueError for a step of 0
+        if tag == "fraction" and type(body) is list and len(body) == 2 and all(type(v) is int for v in body):
+            return fractions.Fraction(*body)  # ZeroDivisionError for a denominator of 0
+        if tag == "decimal" and type(body) is str:
+            try:
+                return _check_decimal(decimal.Decimal(body))
+            except ArithmeticError:  # decimal.InvalidOperation: not a number
+                raise ValueError(f"not a Decimal: {body[:80]}") from None
         if tag == "complex" and type(body) is list and len(body) == 2 and all(type(v) is float for v in body):
             return complex(*body)
         if type(body) is list and tag == "dict":
             pairs = [(decode(k, depth + 1), decode(v, depth + 1)) for k, v in body]
             _check_hashes([k for k, _ in pairs], "dict's keys")
             return dict(pairs)
-        if type(body) is list and tag in ("tuple", "set", "frozenset", "iter"):
+        if type(body) is list and tag in ("tuple", "set", "frozenset", "iter", "deque"):
             items = [decode(v, depth + 1) for v in body]
             _check_hashes(items, tag)
-            return iter(items) if tag == "iter" else {"tuple": tuple, "set": set, "frozenset": frozenset}[tag](items)
+            return iter(items) if tag == "iter" else {"tuple": tuple, "set": set, "frozenset": frozenset,
+                                                      "deque": collections.deque}[tag](items)
     raise ValueError(f"not a plain value: {str(x)[:80]}")
 
 
@@ -304,8 +356,8 @@ def read_records(path: str, steps: list):
 
 
 def _parse_int(digits: str) -> int:
-    """json.loads' int(): turning n digits into an int takes time quadratic in n. Python refuses more than 4300
+    """json.loads' int(): turning n digits into an int takes time quadratic in n. Python refuses more than DIGITS
     unless a program turned the limit off (sys.set_int_max_str_digits(0)); here it holds either way."""
-    if len(digits) > 4300 + (digits[:1] == "-"):
+    if len(digits) > DIGITS + (digits[:1] == "-"):
         raise ValueError(f"an int of {len(digits):,} digits")
     return int(digits)

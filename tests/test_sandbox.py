@@ -186,6 +186,53 @@ def test_subclasses_of_plain_types_compare_as_their_base():
     assert run_tests(code, ["assert count('aab') == {'a': 2, 'b': 1}", "assert point() == (1, 2)"]).passed
 
 
+STANDARD_VALUES = [  # (returns, right asserts, wrong asserts): standard types a correct program may return
+    ("range(3)", ["assert f() == range(3)", "assert list(f()) == [0, 1, 2]", "assert 2 in f()"],
+     ["assert f() == range(4)", "assert f() == [0, 1, 2]"]),
+    ("deque([1, 2])", ["from collections import deque", "assert f() == deque([1, 2])", "assert list(f()) == [1, 2]"],
+     ["from collections import deque", "assert f() == deque([2, 1])"]),
+    ("Fraction(1, 3)", ["from fractions import Fraction", "assert f() == Fraction(1, 3)", "assert 3 * f() == 1"],
+     ["from fractions import Fraction", "assert f() == Fraction(1, 4)"]),
+    ("Decimal('1.5')", ["from decimal import Decimal", "assert f() == Decimal('1.5')", "assert f() == 1.5"],
+     ["from decimal import Decimal", "assert f() == Decimal('1.6')"]),
+    ("bytearray(b'ab')", ["assert f() == bytearray(b'ab')", "assert f() == b'ab'", "assert f().startswith(b'a')"],
+     ["assert f() == b'ac'"]),
+]
+
+
+@pytest.mark.parametrize("returns, right, wrong", STANDARD_VALUES, ids=[v[0] for v in STANDARD_VALUES])
+def test_standard_value_types_pass_when_right_and_fail_when_wrong(returns, right, wrong):
+    code = ("from collections import deque\nfrom decimal import Decimal\nfrom fractions import Fraction\n"
+            f"def f():\n    return {returns}\n")
+    r = run_tests(code, right)
+    assert r.passed, r
+    r = run_tests(code, wrong)
+    assert r.status == "failed", r
+
+
+def test_standard_value_types_cannot_be_forged():
+    # a subclass travels as its base, without its __eq__; and the expected Fraction(1, 3) is made here, so
+    # patching the class in the child changes only the program's own values
+    for code in ("from fractions import Fraction\nclass F(Fraction):\n    def __eq__(self, other):\n"
+                 "        return True\ndef f():\n    return F(1, 4)\n",
+                 "import fractions\nreal_new = fractions.Fraction.__new__\n"
+                 "fractions.Fraction.__new__ = lambda cls, *a, **k: real_new(cls, 1, 4)\n"
+                 "def f():\n    return fractions.Fraction(1, 4)\n"):
+        r = run_tests(code, ["from fractions import Fraction", "assert f() == Fraction(1, 3)"])
+        assert r.status == "failed" and "Fraction(1, 4)" in r.detail, r
+
+
+def test_standard_values_too_large_to_judge_are_errors():
+    cases = [("range(10**12)", "assert len(f()) == 10**12"), ("range(10**12)", "assert list(f()) == []"),
+             ("10**12", "assert list(range(f())) == []"), ("10**12", "assert bytearray(f()) == b''"),
+             ("Decimal('1e999999999')", "assert int(f()) == 1"),
+             ("'1e999999999'", "assert int(Decimal(f())) == 1"), ("Fraction(3, 2)", "assert f() ** 10**7 == 1")]
+    for returns, test in cases:
+        code = f"from decimal import Decimal\nfrom fractions import Fraction\ndef f():\n    return {returns}\n"
+        r = run_tests(code, ["from decimal import Decimal", test])
+        assert r.status == "error" and ("too long" in r.detail or "too large" in r.detail), (test, r)
+
+
 def test_tests_the_parent_cannot_judge_are_refused():
     loop = run_tests(SQUARE, ["for x in [1, 2]:\n    assert square(x) == x * x"])
     assert loop.status == "error" and "bad test" in loop.detail
