@@ -2,8 +2,11 @@
 
 The model: respondent i (an agent) answers question q correctly with probability
     P(q, i) = sigmoid(1.7 * (gamma_i - D_q))        gamma_i = ability, D_q = difficulty, both on one scale
-fit() estimates both from graded answers (marginal MAP by EM, mean ability = 0). An agent's K samples of a question
-are independent tries with the same P, so fit(..., groups=agent_of_each_row) pools them into one respondent.
+An agent's K samples of a question are independent tries with the same P: one binomial count, s_iq right of n_iq.
+fit() estimates both by marginal MAP with EM (Bock & Aitkin): the abilities are integrated out,
+    maximise over D, sigma   sum_i log integral prod_q Binomial(s_iq | n_iq, P(q, gamma)) N(gamma | 0, sigma^2) dgamma
+                             - sum_q (D_q - mean D)^2 / (2 * 3^2)            (a weak prior keeps all-right D finite)
+then each gamma_i is its posterior mode (mean ability 0: the likelihood sees only differences gamma - D).
 
 The decision, choose_modes(P) with P = model.prob(question_ids) of shape (agents, questions), one mode per question:
     policy "irt"            combine the agents' P by rule "mean" (default), "min" (cooperate if any agent is below
@@ -11,15 +14,19 @@ The decision, choose_modes(P) with P = model.prob(question_ids) of shape (agents
     "cooperate", "compete"  force one mode on every question
     "ratio"                 cooperate on exactly round(ratio * Q) of the questions passed in, chosen with a seed
 
-Table file (RaschModel.save / load), JSONL: a header {"kind": "rasch", "scale", "ability_sd", ...}, then one line per
-question {"kind": "question", "id", "difficulty"} and respondent {"kind": "respondent", "id", "ability", "ability_var"}
+Use in ILR, as train.py calls it (our reading of the paper):
+    table = fit(successes, trials, question_ids=ids, respondent_ids=agents)  # (agents, Q) counts from self-ranking:
+                                                                             # K solo samples per question, trials K
+    table.save(path); table = RaschModel.load(path, question_ids=ids)       # cached per agents, data, K, weights
+    modes = choose_modes(table.prob(batch_ids), rule="mean")                 # ["cooperate", "compete", ...]
+    table = table.update_abilities(batch_ids, right, trials, drift=0.05)    # after a step: (agents, batch) counts of
+                                                                             # right first answers out of G samples
+fit(responses, groups=agent_of_each_row) also takes 0/1 rows (NaN = not asked) and pools an agent's rows into one.
 
-Use in ILR (our reading of the paper):
-    model = fit(responses, groups=agent_of_row, question_ids=ids)   # (agents*K, Q) 0/1, NaN = not asked
-    model.save("rasch.jsonl"); model = RaschModel.load("rasch.jsonl", question_ids=ids)
-    modes = choose_modes(model.prob(batch_ids))                      # ["cooperate", "compete", ...]
-    model = model.update_abilities(batch_ids, successes, trials)     # (agents, batch) counts from the rollouts
-Run: python irt.py (simulate, fit and decide in a second); python bench/bench_irt.py (speed); pytest tests/test_irt.py
+Table file (RaschModel.save / load, at the end of this file), JSONL: a header {"kind": "rasch", "scale",
+"ability_sd", ...}, then one line per question {"kind": "question", "id", "difficulty"} and per respondent
+{"kind": "respondent", "id", "ability", "ability_var"}.
+Run: python irt.py (simulate, fit and decide in a second); python -m bench.bench_irt (speed); pytest tests/test_irt.py
 """
 from __future__ import annotations
 
@@ -108,59 +115,13 @@ class RaschModel:
         return replace(self, ability=ability, ability_var=ability_var)
 
     def save(self, path) -> None:
-        """Write the table file described in the module docstring."""
-        with open(path, "w") as f:
-            f.write(json.dumps({"kind": "rasch", "scale": self.scale, "ability_sd": self.ability_sd,
-                                "n_questions": len(self.question_ids), "n_respondents": len(self.respondent_ids),
-                                "n_iter": self.n_iter, "converged": self.converged}) + "\n")
-            for q, d in zip(self.question_ids, self.difficulty.tolist()):
-                f.write(json.dumps({"kind": "question", "id": q, "difficulty": d}) + "\n")
-            for r, g, v in zip(self.respondent_ids, self.ability.tolist(), self.ability_var.tolist()):
-                f.write(json.dumps({"kind": "respondent", "id": r, "ability": g, "ability_var": v}) + "\n")
+        """Write the table file described in the module docstring (save_table, at the end of this file)."""
+        save_table(self, path)
 
     @classmethod
     def load(cls, path, question_ids=None, allow_extra: bool = False) -> "RaschModel":
-        """Read a table written by save(). question_ids: the data set's ids; the table must hold exactly these
-        (or a superset with allow_extra=True, e.g. a train + validation table used on the train split)."""
-        rows = []
-        with open(path) as f:
-            for line_no, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise ValueError(f"{path}:{line_no} is not valid JSON ({e}); is this a Rasch table?") from None
-        if not rows or rows[0].get("kind") != "rasch":
-            raise ValueError(f"{path} does not start with a {{\"kind\": \"rasch\", ...}} header; write it with "
-                             f"RaschModel.save")
-        head = rows[0]
-        questions = [r for r in rows[1:] if r.get("kind") == "question"]
-        respondents = [r for r in rows[1:] if r.get("kind") == "respondent"]
-        if len(questions) != head.get("n_questions") or len(respondents) != head.get("n_respondents"):
-            raise ValueError(f"{path} holds {len(questions)} questions and {len(respondents)} respondents but its "
-                             f"header says {head['n_questions']} and {head['n_respondents']}: "
-                             f"truncated or edited file")
-        try:
-            model = cls([r["id"] for r in questions], [r["difficulty"] for r in questions],
-                        [r["id"] for r in respondents], [r["ability"] for r in respondents],
-                        [r["ability_var"] for r in respondents], float(head["ability_sd"]), float(head["scale"]),
-                        int(head.get("n_iter", 0)), bool(head.get("converged", True)))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{path} is not a valid Rasch table: {type(e).__name__} {e}") from None
-        if question_ids is not None:
-            data_ids = [str(q) for q in question_ids]
-            table, data = set(model.question_ids), set(data_ids)
-            missing = [q for q in data_ids if q not in table]
-            extra = [q for q in model.question_ids if q not in data]
-            if missing or (extra and not allow_extra):
-                raise ValueError(
-                    f"Rasch table {path} does not match the data set: {len(missing)} of the data set's "
-                    f"{len(data)} question ids are missing from the table"
-                    + (f" (e.g. {missing[0]!r})" if missing else "")
-                    + f", {len(extra)} of the table's {len(table)} ids are not in the data set"
-                    + (f" (e.g. {extra[0]!r})" if extra else "")
-                    + ". Refit on this data set's responses, or pass allow_extra=True for a superset table.")
-        return model
+        """Read a table written by save() and check it against the data set's question ids (load_table)."""
+        return load_table(path, question_ids, allow_extra)
 
 
 # ---------------------------------------------------------------------------------------------------- the decision
@@ -337,6 +298,7 @@ def _ability_mode(difficulty, successes, trials, prior_mean, prior_var, scale, s
 
 def to_counts(responses, groups=None):
     """0/1 responses (NaN = missing) -> (successes, trials, labels), one row per response row or per group.
+    (Used by the tests and bench/bench_irt.py; train.py's self-ranking counts successes itself.)
 
     groups: None, or one label per row (e.g. the agent that wrote each sample); rows sharing a label are summed, so
     an agent's K samples become one binomial row with up to K trials. labels: groups in order of first appearance.
@@ -426,6 +388,65 @@ def _ids(ids, size, name) -> list[str]:
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ValueError(f"{name} must be unique; {dup!r} appears more than once")
     return ids
+
+
+# ------------------------------------------------------------------------------------ persistence: the table file
+
+def save_table(model: RaschModel, path) -> None:
+    """Write `model` as the table file described in the module docstring (RaschModel.save)."""
+    with open(path, "w") as f:
+        f.write(json.dumps({"kind": "rasch", "scale": model.scale, "ability_sd": model.ability_sd,
+                            "n_questions": len(model.question_ids), "n_respondents": len(model.respondent_ids),
+                            "n_iter": model.n_iter, "converged": model.converged}) + "\n")
+        for q, d in zip(model.question_ids, model.difficulty.tolist()):
+            f.write(json.dumps({"kind": "question", "id": q, "difficulty": d}) + "\n")
+        for r, g, v in zip(model.respondent_ids, model.ability.tolist(), model.ability_var.tolist()):
+            f.write(json.dumps({"kind": "respondent", "id": r, "ability": g, "ability_var": v}) + "\n")
+
+
+def load_table(path, question_ids=None, allow_extra: bool = False) -> RaschModel:
+    """Read a table written by save_table (RaschModel.load). question_ids: the data set's ids; the table must hold
+    exactly these (or a superset with allow_extra=True, e.g. a train + validation table used on the train split;
+    allow_extra is used by the tests: train.py's table always holds exactly its train + validation ids)."""
+    rows = []
+    with open(path) as f:
+        for line_no, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{line_no} is not valid JSON ({e}); is this a Rasch table?") from None
+    if not rows or rows[0].get("kind") != "rasch":
+        raise ValueError(f"{path} does not start with a {{\"kind\": \"rasch\", ...}} header; write it with "
+                         f"RaschModel.save")
+    head = rows[0]
+    questions = [r for r in rows[1:] if r.get("kind") == "question"]
+    respondents = [r for r in rows[1:] if r.get("kind") == "respondent"]
+    if len(questions) != head.get("n_questions") or len(respondents) != head.get("n_respondents"):
+        raise ValueError(f"{path} holds {len(questions)} questions and {len(respondents)} respondents but its "
+                         f"header says {head['n_questions']} and {head['n_respondents']}: "
+                         f"truncated or edited file")
+    try:
+        model = RaschModel([r["id"] for r in questions], [r["difficulty"] for r in questions],
+                           [r["id"] for r in respondents], [r["ability"] for r in respondents],
+                           [r["ability_var"] for r in respondents], float(head["ability_sd"]), float(head["scale"]),
+                           int(head.get("n_iter", 0)), bool(head.get("converged", True)))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path} is not a valid Rasch table: {type(e).__name__} {e}") from None
+    if question_ids is not None:
+        data_ids = [str(q) for q in question_ids]
+        table, data = set(model.question_ids), set(data_ids)
+        missing = [q for q in data_ids if q not in table]
+        extra = [q for q in model.question_ids if q not in data]
+        if missing or (extra and not allow_extra):
+            raise ValueError(
+                f"Rasch table {path} does not match the data set: {len(missing)} of the data set's "
+                f"{len(data)} question ids are missing from the table"
+                + (f" (e.g. {missing[0]!r})" if missing else "")
+                + f", {len(extra)} of the table's {len(table)} ids are not in the data set"
+                + (f" (e.g. {extra[0]!r})" if extra else "")
+                + ". Refit on this data set's responses, or pass allow_extra=True for a superset table.")
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------- python irt.py
