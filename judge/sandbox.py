@@ -16,10 +16,10 @@ Contained (Linux): the child has its own folder work/, session and process group
 memory, CPU time, file size and open files. Before the first untrusted line it drops all capabilities
 and asks the kernel for Landlock (5.13+: writes only under work/; reads only the Python installation
 and system libraries, so not the data set nor our /proc; 6.12+: no signal to a process outside it) and
-seccomp (x86_64, aarch64: no fork, exec, socket, ptrace, pidfd, SysV IPC, keyrings, message queues or
-memfd; signals, priorities and scheduling only for itself, and no signal-driven I/O, whose F_SETOWN and
-F_SETSIG could aim any signal at the evaluator). The whole group is SIGKILLed at the end, and the
-folder removed without recursion, however deep or chmod'ed its tree.
+seccomp (x86_64, aarch64: no fork, exec, socket, ptrace, pidfd, SysV IPC, keyrings, message queues,
+memfd, or chmod/chown/utime/xattr of any file; signals, priorities and scheduling only for itself; no
+signal-driven I/O, whose F_SETOWN and F_SETSIG could aim any signal at the evaluator). The whole group
+is SIGKILLed at the end, and the folder removed without recursion, however deep or chmod'ed its tree.
 isolation() lists the layers this machine gives; a missing one is warned about once.
 Not contained: CPU and memory of parallel runs add up; a layer the kernel lacks is absent (no Landlock:
 the program reads and writes what this user can; no seccomp: it can start processes that outlive the

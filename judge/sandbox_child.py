@@ -195,20 +195,29 @@ NR = {"fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": 
       "msgrcv": (70, 188), "msgctl": (71, 187), "fcntl": (72, 25), "ioctl": (16, 29), "sched_setattr": (314, 274),
       "add_key": (248, 217), "request_key": (249, 218), "keyctl": (250, 219), "mq_open": (240, 180),
       "mq_unlink": (241, 181), "mq_timedsend": (242, 182), "mq_timedreceive": (243, 183), "mq_notify": (244, 184),
-      "mq_getsetattr": (245, 185), "memfd_create": (319, 279), "memfd_secret": (447, 447)}
+      "mq_getsetattr": (245, 185), "memfd_create": (319, 279), "memfd_secret": (447, 447), "chmod": (90, None),
+      "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452), "chown": (92, None), "fchown": (93, 55),
+      "lchown": (94, None), "fchownat": (260, 54), "utime": (132, None), "utimes": (235, None),
+      "futimesat": (261, None), "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6),
+      "fsetxattr": (190, 7), "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+      "setxattrat": (463, 463), "removexattrat": (466, 466)}
 ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}  # column in NR, AUDIT_ARCH_* value
 # fcntl commands and ioctl requests that make the kernel signal a file's "owner" (the same on both ABIs)
 F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, O_ASYNC = 4, 8, 10, 15, 0o20000
 FIOSETOWN, SIOCSPGRP, FIOASYNC = 0x8901, 0x8902, 0x5452
 # no new process or program; no reaching other processes (signals, memory, priorities, System V IPC), the
 # network or new namespaces; nothing that outlives the run (keys in the user's keyrings, POSIX message queues);
-# no memory outside RLIMIT_AS (a memfd's pages count against no limit of ours: 0.9 GB past 512 MB was measured)
+# no memory outside RLIMIT_AS (a memfd's pages count against no limit of ours: 0.9 GB past 512 MB was measured);
+# no change to any file's metadata (mode, owner, times, extended attributes, ACLs): Landlock does not cover them,
+# so the child could chmod any file of this user it can name or open for reading, the Python installation too
 DENIED = ("fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "tkill",
           "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "setpriority", "ioprio_set", "migrate_pages",
           "move_pages", "socket", "unshare", "setns", "io_uring_setup", "io_uring_enter", "io_uring_register",
           "shmget", "shmat", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget", "msgsnd", "msgrcv",
           "msgctl", "add_key", "request_key", "keyctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
-          "mq_notify", "mq_getsetattr", "memfd_create", "memfd_secret")
+          "mq_notify", "mq_getsetattr", "memfd_create", "memfd_secret", "chmod", "fchmod", "fchmodat", "fchmodat2",
+          "chown", "fchown", "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "setxattr",
+          "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat")
 # allowed only when the first argument, a pid, is 0 (this process, or its group of one) or our own pid
 SELF_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64", "sched_setaffinity",
              "sched_setscheduler", "sched_setparam", "sched_setattr")
@@ -221,6 +230,7 @@ def lock_down(work: str) -> list[str]:
     landlock      files: write only under work/, read only the Python installation and system libraries;
     signal-scope  (Landlock ABI 6) no signal to a process outside this domain, SIGIO of an owned file included
     seccomp       no fork, exec, socket, ptrace, pidfd, SysV IPC, keyrings, POSIX message queues, memfd;
+                  no chmod, chown, utime or xattr changes, on any file (Landlock leaves metadata alone);
                   signals, limits, priorities and scheduling only for this process;
                   no file owner (fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG, O_ASYNC; ioctl FIOSETOWN, SIOCSPGRP,
                   FIOASYNC), which would let I/O send any signal to any process of this user

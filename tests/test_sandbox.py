@@ -26,13 +26,15 @@ Layers (sandbox_child.lock_down), all before the first untrusted line:
   signal-scope  Landlock ABI 6 (Linux 6.12+): no signal to a process outside the child's domain. A
                 second layer (a SIGIO path around it was reported upstream): seccomp below is primary.
   seccomp       EPERM for fork, vfork, clone without CLONE_THREAD (threads still work), execve,
-                socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority, ioprio_set,
-                keyrings (add_key, request_key, keyctl) and POSIX message queues (mq_*), which outlive
-                the run, memfd_create and memfd_secret (memory outside RLIMIT_AS); kill, tgkill,
-                prlimit, sched_set* (sched_setattr too) only on itself; fcntl F_SETOWN, F_SETOWN_EX, F_SETSIG and
-                O_ASYNC, ioctl FIOSETOWN, SIOCSPGRP, FIOASYNC (a file's owner gets a signal of the
-                program's choice on I/O: SIGKILL for the evaluator). clone3 gets ENOSYS, so libc falls
-                back to clone. Other ABIs (32-bit entry points, x32) are refused outright.
+                socket, ptrace, process_vm_*, pidfd_*, io_uring, unshare, setns, setpriority,
+                ioprio_set; keyrings (add_key, request_key, keyctl) and POSIX message queues (mq_*),
+                which outlive the run; memfd_create and memfd_secret (memory outside RLIMIT_AS);
+                chmod, chown, utime and xattr calls of every kind (Landlock leaves metadata alone, so
+                these reached any file of the user, the Python installation included). kill, tgkill,
+                prlimit, sched_set* (sched_setattr too) only on itself. fcntl F_SETOWN, F_SETOWN_EX,
+                F_SETSIG and O_ASYNC, ioctl FIOSETOWN, SIOCSPGRP, FIOASYNC: a file's owner gets a
+                signal of the program's choice on I/O (SIGKILL for the evaluator). clone3 gets ENOSYS,
+                so libc falls back to clone. Other ABIs (32-bit entry points, x32) are refused outright.
   guard         Python-level: os.fork, subprocess, open() outside work/ ... raise PermissionError with
                 a message that says why. Not a boundary (a re-import gets around it); the layers are.
 The limits are set in the child, not in preexec_fn: preexec_fn runs between fork and exec and can
@@ -442,6 +444,27 @@ def test_writes_outside_the_folder_do_not_happen(tmp_path):
         assert r.status == "error" and "PermissionError" in r.detail, (code, r)
     assert not target.exists()
     assert keep.read_text() == "mine"
+
+
+def test_metadata_of_files_outside_cannot_change(layers, tmp_path):
+    # Landlock governs writing, not chmod, chown, utime or extended attributes: through a fresh posix module
+    # (the guard only blocks os.chmod) the child could chmod any file of this user, the Python installation too
+    needs(layers, "seccomp")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    os.chmod(victim, 0o644)
+    os.utime(victim, (1_000_000_000, 1_000_000_000))
+    before = os.stat(victim)
+    fresh = "import os, sys\ndel sys.modules['posix']\nimport posix\n"
+    for attempt in (f"posix.chmod({str(victim)!r}, 0o777)", f"posix.utime({str(victim)!r}, (0, 0))",
+                    f"posix.chmod(posix.open({str(victim)!r}, os.O_RDONLY), 0o777)",  # fchmod of a read-only fd
+                    f"posix.utime(posix.open({str(victim)!r}, os.O_RDONLY), (0, 0))",
+                    f"posix.chown({str(victim)!r}, {os.getuid()}, {os.getgid()})",
+                    f"os.setxattr({str(victim)!r}, 'user.ilr', b'x')"):
+        r = run_tests(fresh + attempt, ["assert True"])
+        assert r.status == "error" and "PermissionError" in r.detail, (attempt, r)
+    after = os.stat(victim)
+    assert (after.st_mode, after.st_mtime, after.st_ctime) == (before.st_mode, before.st_mtime, before.st_ctime)
 
 
 def test_fileio_cannot_write_or_truncate(layers, tmp_path):
