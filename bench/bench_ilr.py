@@ -7,23 +7,21 @@ over the episodes. Prints generated tokens, generated tokens/s, seconds per stag
 "ILR / single" says how many times more generation and update time a discussion costs. Compare ratios, not absolute
 numbers, and run nothing else on the machine meanwhile (two CPU-heavy processes on 2 cores slow each other 3-6x).
 
-    python bench/bench_ilr.py                                    # tiny-strong + tiny-weak on the tiny world
-    python bench/bench_ilr.py --agents smollm2,tiny-weak --questions 2 --group_size 4 --max_new_tokens 64
-    python bench/bench_ilr.py --agents smollm2,smollm2 --device cuda --questions 16 --max_new_tokens 256
+    python -m bench.bench_ilr                                    # tiny-strong + tiny-weak on the tiny world
+    python -m bench.bench_ilr --agents smollm2,tiny-weak --questions 2 --group_size 4 --max_new_tokens 64
+    python -m bench.bench_ilr --agents smollm2,smollm2 --device cuda --questions 16 --max_new_tokens 256
 """
-import os
 import sys
 import time
 from dataclasses import dataclass
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import grpo  # noqa: E402
-import idea3  # noqa: E402
-import models  # noqa: E402
-from lab import flags  # noqa: E402
-from tasks import tinyworld  # noqa: E402
+import grpo
+import idea3
+import models
+from lab import flags
+from tasks import tinyworld
 
 
 def update_seconds(agents, episodes) -> float:

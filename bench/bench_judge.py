@@ -1,7 +1,7 @@
 """How fast is the answer judge? Judged answers per second on the real MATH-500 gold answers.
 
-    python bench/bench_judge.py                 # 1 process, then --procs processes (default 2)
-    python bench/bench_judge.py --procs 1 --repeat 5
+    python -m bench.bench_judge                 # 1 process, then --procs processes (default 2)
+    python -m bench.bench_judge --procs 1 --repeat 5
 
 Four workloads, each the 500 MATH-500 rows:
     self       is_equiv(answer, answer): the same string (the fast path)
@@ -23,10 +23,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import judge  # noqa: E402
-from judge import mathjudge, symcheck  # noqa: E402
-from lab import flags  # noqa: E402
+import judge
+from judge import mathjudge, symcheck
+from lab import flags
 
 DATA = os.environ.get('ILR_DATA_DIR', os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'shared', 'data'))

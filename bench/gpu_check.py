@@ -1,14 +1,14 @@
 """The GPU check, prepared without a GPU: NO GPU WAS LENT while this was written, so it has never run on one, and
-none of its numbers exist yet. It ran on CPU only (python bench/gpu_check.py --quick: tiny sizes, tiny-strong for
+none of its numbers exist yet. It ran on CPU only (python -m bench.gpu_check --quick: tiny sizes, tiny-strong for
 SmolLM2) to catch mistakes; there FSDP at world size 1 gave the float32 DDP update exactly, and the end-to-end run
 resumed to the same weights.
 
 Five measurements on one GPU, about 6 minutes in all by estimate (each section records its error and the next one
 runs), written to $OUT (or /tmp/gpu_check_out) as gpu_check.json, plus the logs of the pieces:
   1. greedy: grpo.generate against Hugging Face generate in float32 (no kernel can flip an argmax there)
-  2. bench/bench_generate.py: sampled tokens/s, ours against HF generate (the target is at least 2x on GPU-shaped
+  2. bench.bench_generate: sampled tokens/s, ours against HF generate (we aim for at least 2x on GPU-shaped
      work: many rows, long prompts)
-  3. bench/bench_ilr.py with SmolLM2-135M x 2 agents: tokens/s of an ILR step against single-agent GRPO, and the
+  3. bench.bench_ilr with SmolLM2-135M x 2 agents: tokens/s of an ILR step against single-agent GRPO, and the
      peak GPU memory
   4. one GRPO update on the same batch through train.policy_update: DDP against FSDP2 (world size 1: one GPU can
      still run the sharded code), float32 and bfloat16 compute, with and without --grad_checkpointing: seconds,
@@ -22,7 +22,7 @@ config and tokenizer with random weights: the same shapes, so the same work per 
 every turn runs to its token limit (the worst case). Prepare the carry once, here (3.5 MB):
     mkdir -p .gpu/smollm2 && echo /.gpu/ >> .git/info/exclude && cp ~/.cache/ilr/SmolLM2-135M-Instruct/{config.json,\\
         generation_config.json,tokenizer.json,tokenizer_config.json,chat_template.jinja} .gpu/smollm2/
-then, with the device tool:  PYTHONUNBUFFERED=1 python3 bench/gpu_check.py      (carry [".gpu"], timeout_s 600)
+then, with the device tool:  PYTHONUNBUFFERED=1 python3 -m bench.gpu_check      (carry [".gpu"], timeout_s 600)
 The device image seen here had torch 2.11 and transformers 5.17 (requirements.txt allows 5.17..5.24).
 """
 import gc
@@ -40,15 +40,17 @@ import torch
 import torch.distributed as dist
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
+import grpo
+import idea3
+import models
+import train
+from lab import flags, fsdp
+from tasks import tinyworld
+
+# The device machine reaches no network: models.load reads this when it is called (and the pieces run as
+# subprocesses inherit it), so a hub id that is not on the machine fails at once instead of after retries.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the device machine reaches no network
-import grpo  # noqa: E402
-import idea3  # noqa: E402
-import models  # noqa: E402
-import train  # noqa: E402
-from lab import flags, fsdp  # noqa: E402
-from tasks import tinyworld  # noqa: E402
 
 OUT = os.environ.get("OUT") or "/tmp/gpu_check_out"
 RESULTS: dict = {}
@@ -139,7 +141,7 @@ def greedy(names, device, max_new):
 
 @section("2 bench_generate: sampled tokens/s, ours vs HF generate")
 def bench_generate(names, device, quick):
-    cmd = [sys.executable, "bench/bench_generate.py", "--device", device.type, "--repeats", "1"]
+    cmd = [sys.executable, "-m", "bench.bench_generate", "--device", device.type, "--repeats", "1"]
     short = ["--max_new_tokens", "32"] if quick else []
     out = {"2 prompts": run_logged(cmd + ["--models", ",".join(names)] + short, "bench_generate", 200)}
     # GPU-shaped: 8 prompts x G=8 = 64 rows (tiny-strong stops after ~30 tokens: left out)
@@ -150,14 +152,14 @@ def bench_generate(names, device, quick):
 
 @section("3 bench_ilr: SmolLM2-135M x 2 agents, ILR step tokens/s and peak memory")
 def bench_ilr(folder, device, quick):
-    argv = ["bench/bench_ilr.py", "--agents", f"{folder},{folder}", "--device", device.type, "--repeats", "1"]
+    argv = ["bench.bench_ilr", "--agents", f"{folder},{folder}", "--device", device.type, "--repeats", "1"]
     argv += ["--questions", "2", "--group_size", "2", "--max_new_tokens", "16"] if quick else \
         ["--questions", "16", "--group_size", "8", "--max_new_tokens", "256", "--dtype", "bfloat16"]
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     saved, sys.argv = sys.argv, argv
     try:
-        runpy.run_path(os.path.join(ROOT, argv[0]), run_name="__main__")   # prints its own table
+        runpy.run_module(argv[0], run_name="__main__")   # prints its own table
     finally:
         sys.argv = saved
     peak = torch.cuda.max_memory_allocated() / 1e9 if device.type == "cuda" else None
