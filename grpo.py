@@ -9,12 +9,12 @@ Group Relative Policy Optimization (Shao et al. 2024, DeepSeekMath) for one poli
 With one optimizer update per batch, pi_old = pi_theta, so rho = 1 and the logged loss is ~0 (for centred
 advantages) while the gradient is -A * grad log pi: watch reward, KL and clip fraction, not the loss.
 
-What lives here (train.py calls these):
-  forward_step     the ONE call that hands a KV cache to a Hugging Face model (its keyword changed in 5.24)
-  generate         G samples per prompt: one shared prefill, sampling, per-row stop, finished rows dropped
-  token_logprobs   log pi(token) for the completion tokens only, chunked: never a full-vocab float32 log_softmax
+What lives here, in this order (train.py calls these):
   group_advantages mean-centred (optionally std-scaled) advantages; zero-std groups give 0 and are counted
   grpo_loss        per-token clipped surrogate + k3 KL, aggregated by `aggregate`
+  token_logprobs   log pi(token) for the completion tokens only, chunked: never a full-vocab float32 log_softmax
+  generate         G samples per prompt: one shared prefill, sampling, per-row stop, finished rows dropped
+  forward_step     the ONE call that hands a KV cache to a Hugging Face model (its keyword changed in 5.24)
 
 Try it: python grpo.py  (advantages, clipping and the three aggregations on made-up numbers).
 """
@@ -23,6 +23,120 @@ from dataclasses import dataclass
 
 import torch
 from torch.utils.checkpoint import checkpoint
+
+# ----------------------------------------------------------------------------------------------------------------
+# Advantages and loss
+
+
+def group_advantages(rewards: torch.Tensor, scale_by_std: bool = False, eps: float = 1e-6):
+    """rewards (B, G) -> advantages (B, G), zero_std (B,) bool.
+
+    A = r - mean(r) per group. Dividing by std (the original GRPO) weights easy and hard questions equally but
+    inflates tiny reward differences; Dr. GRPO argues against it, so it is off by default (flag). A group whose
+    rewards are all equal carries no signal: its advantages are exactly 0, and it is flagged so it can be counted.
+    """
+    mean = rewards.mean(-1, keepdim=True)
+    std = rewards.std(-1, keepdim=True, unbiased=False)
+    zero_std = std.squeeze(-1) < eps
+    adv = rewards - mean
+    if scale_by_std:
+        adv = adv / (std + eps)
+    adv = torch.where(zero_std[:, None], torch.zeros_like(adv), adv)
+    return adv, zero_std
+
+
+def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
+              eps_low: float = 0.2, eps_high: float = 0.2, ref_logp: torch.Tensor | None = None,
+              kl_coef: float = 0.0):
+    """Per-token GRPO loss (N, T) and statistics.  logp, old_logp, ref_logp, mask: (N, T); advantages: (N,) one
+    per sequence, or (N, T) one per token (train.py's per-turn credit gives each turn of a conversation its own).
+
+    KL uses the k3 estimator KL ~ exp(ref - logp) - (ref - logp) - 1 (unbiased, always >= 0). Used directly as a
+    loss, the gradient of k3 is that of the FORWARD KL(ref || pi), not the reverse KL(pi || ref) that the
+    objective names; the k2 estimator (0.5 (logp - ref)^2) would give the reverse-KL gradient. We keep k3 as
+    GRPO's paper does, and say so here.
+    """
+    A = advantages[:, None] if advantages.dim() == 1 else advantages                # (N, 1) or (N, T)
+    ratio = torch.exp(logp - old_logp)                                              # (N, T)
+    surr1 = ratio * A
+    surr2 = ratio.clamp(1 - eps_low, 1 + eps_high) * A
+    loss = -torch.min(surr1, surr2)                                                 # (N, T)
+    m = mask.float()
+    n = m.sum().clamp(min=1)
+    stats = {"clip_frac": ((surr2 < surr1).float() * m).sum() / n,   # tokens where the clip is active
+             "ratio": (ratio.detach() * m).sum() / n}
+    if ref_logp is not None and kl_coef > 0:
+        d = ref_logp - logp
+        kl = torch.exp(d) - d - 1                                                   # (N, T) k3
+        loss = loss + kl_coef * kl
+        stats["kl"] = (kl.detach() * m).sum() / n
+    return loss * m, {k: float(v) for k, v in stats.items()}
+
+
+AGGREGATIONS = ("token-mean", "seq-mean", "constant")
+
+
+def aggregate(token_loss: torch.Tensor, mask: torch.Tensor, how: str, step_tokens: float, step_seqs: float,
+              max_len: int) -> torch.Tensor:
+    """Reduce a micro-batch's per-token loss (N, T) to the scalar whose gradient the optimizer step needs.
+
+    The totals are those of the WHOLE optimizer step (all micro-batches, all ranks), so that summing the
+    micro-batches' gradients (and DDP's mean over ranks, which train.py undoes) gives exactly:
+      token-mean: sum of all token losses / all tokens in the step      (DAPO, TRL and verl default)
+      seq-mean  : mean over sequences of (mean over that sequence's tokens)  (DeepSeekMath; the paper, presumably)
+      constant  : sum of all token losses / (sequences * max_len)       (Dr. GRPO: no length bias)
+    """
+    if how == "token-mean":
+        return token_loss.sum() / step_tokens
+    if how == "seq-mean":
+        per_seq = token_loss.sum(-1) / mask.sum(-1).clamp(min=1)                    # (N,)
+        return per_seq.sum() / step_seqs
+    if how == "constant":
+        return token_loss.sum() / (step_seqs * max_len)
+    raise ValueError(f"unknown loss aggregation {how!r}; choose one of {AGGREGATIONS}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Log-probabilities
+
+
+def token_logprobs(model, tokens: torch.Tensor, attention_mask: torch.Tensor, start: int,
+                   temperature: float = 1.0, chunk: int = 1024) -> torch.Tensor:
+    """log pi(tokens[:, t] | tokens[:, <t]) for t = start .. L-1.  tokens (N, L) -> (N, L - start) float32.
+
+    Only completion positions go through the LM head, in chunks of `chunk` positions, each under activation
+    checkpointing: the (chunk, V) float32 logits exist one chunk at a time, in the forward AND the backward pass.
+    log p = logit[target] - logsumexp(logits); no log_softmax over the whole vocabulary is ever kept.
+    """
+    hidden = model.get_decoder()(input_ids=tokens, attention_mask=attention_mask,
+                                 position_ids=positions(attention_mask)).last_hidden_state   # (N, L, H)
+    h = hidden[:, start - 1:-1, :]                   # (N, L - start, H): the state before each target token
+    targets = tokens[:, start:]                      # (N, L - start)
+    head = model.get_output_embeddings()
+    N, T, H = h.shape
+    flat_h, flat_y = h.reshape(N * T, H), targets.reshape(N * T)
+
+    def piece(h_c, y_c):
+        logits = head(h_c).float() / temperature                                    # (c, V)
+        return logits.gather(-1, y_c[:, None]).squeeze(-1) - logits.logsumexp(-1)   # (c,)
+
+    out = []
+    for i in range(0, N * T, chunk):
+        h_c, y_c = flat_h[i:i + chunk], flat_y[i:i + chunk]
+        out.append(checkpoint(piece, h_c, y_c, use_reentrant=False) if torch.is_grad_enabled() else piece(h_c, y_c))
+    return torch.cat(out).view(N, T)
+
+
+class TokenLogprobs(torch.nn.Module):
+    """token_logprobs as a module, so DistributedDataParallel can wrap it (DDP syncs gradients of what it wraps)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens, attention_mask, start: int, temperature: float = 1.0):
+        return token_logprobs(self.model, tokens, attention_mask, start, temperature)
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Sampling
@@ -146,120 +260,6 @@ def generate(model, prompts: list[list[int]], max_new_tokens: int, eos_ids: list
                    attention_mask=torch.cat([prompt_mask, comp_mask], 1),
                    loss_mask=torch.cat([torch.zeros_like(prompt_mask), comp_mask], 1).float(),
                    lengths=lengths, truncated=~done, prompt_len=P)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Log-probabilities
-
-
-def token_logprobs(model, tokens: torch.Tensor, attention_mask: torch.Tensor, start: int,
-                   temperature: float = 1.0, chunk: int = 1024) -> torch.Tensor:
-    """log pi(tokens[:, t] | tokens[:, <t]) for t = start .. L-1.  tokens (N, L) -> (N, L - start) float32.
-
-    Only completion positions go through the LM head, in chunks of `chunk` positions, each under activation
-    checkpointing: the (chunk, V) float32 logits exist one chunk at a time, in the forward AND the backward pass.
-    log p = logit[target] - logsumexp(logits); no log_softmax over the whole vocabulary is ever kept.
-    """
-    hidden = model.get_decoder()(input_ids=tokens, attention_mask=attention_mask,
-                                 position_ids=positions(attention_mask)).last_hidden_state   # (N, L, H)
-    h = hidden[:, start - 1:-1, :]                   # (N, L - start, H): the state before each target token
-    targets = tokens[:, start:]                      # (N, L - start)
-    head = model.get_output_embeddings()
-    N, T, H = h.shape
-    flat_h, flat_y = h.reshape(N * T, H), targets.reshape(N * T)
-
-    def piece(h_c, y_c):
-        logits = head(h_c).float() / temperature                                    # (c, V)
-        return logits.gather(-1, y_c[:, None]).squeeze(-1) - logits.logsumexp(-1)   # (c,)
-
-    out = []
-    for i in range(0, N * T, chunk):
-        h_c, y_c = flat_h[i:i + chunk], flat_y[i:i + chunk]
-        out.append(checkpoint(piece, h_c, y_c, use_reentrant=False) if torch.is_grad_enabled() else piece(h_c, y_c))
-    return torch.cat(out).view(N, T)
-
-
-class TokenLogprobs(torch.nn.Module):
-    """token_logprobs as a module, so DistributedDataParallel can wrap it (DDP syncs gradients of what it wraps)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, tokens, attention_mask, start: int, temperature: float = 1.0):
-        return token_logprobs(self.model, tokens, attention_mask, start, temperature)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Advantages and loss
-
-
-def group_advantages(rewards: torch.Tensor, scale_by_std: bool = False, eps: float = 1e-6):
-    """rewards (B, G) -> advantages (B, G), zero_std (B,) bool.
-
-    A = r - mean(r) per group. Dividing by std (the original GRPO) weights easy and hard questions equally but
-    inflates tiny reward differences; Dr. GRPO argues against it, so it is off by default (flag). A group whose
-    rewards are all equal carries no signal: its advantages are exactly 0, and it is flagged so it can be counted.
-    """
-    mean = rewards.mean(-1, keepdim=True)
-    std = rewards.std(-1, keepdim=True, unbiased=False)
-    zero_std = std.squeeze(-1) < eps
-    adv = rewards - mean
-    if scale_by_std:
-        adv = adv / (std + eps)
-    adv = torch.where(zero_std[:, None], torch.zeros_like(adv), adv)
-    return adv, zero_std
-
-
-def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,
-              eps_low: float = 0.2, eps_high: float = 0.2, ref_logp: torch.Tensor | None = None,
-              kl_coef: float = 0.0):
-    """Per-token GRPO loss (N, T) and statistics.  logp, old_logp, ref_logp, mask: (N, T); advantages: (N,) one
-    per sequence, or (N, T) one per token (train.py's per-turn credit gives each turn of a conversation its own).
-
-    KL uses the k3 estimator KL ~ exp(ref - logp) - (ref - logp) - 1 (unbiased, always >= 0). Used directly as a
-    loss, the gradient of k3 is that of the FORWARD KL(ref || pi), not the reverse KL(pi || ref) that the
-    objective names; the k2 estimator (0.5 (logp - ref)^2) would give the reverse-KL gradient. We keep k3 as
-    GRPO's paper does, and say so here.
-    """
-    A = advantages[:, None] if advantages.dim() == 1 else advantages                # (N, 1) or (N, T)
-    ratio = torch.exp(logp - old_logp)                                              # (N, T)
-    surr1 = ratio * A
-    surr2 = ratio.clamp(1 - eps_low, 1 + eps_high) * A
-    loss = -torch.min(surr1, surr2)                                                 # (N, T)
-    m = mask.float()
-    n = m.sum().clamp(min=1)
-    stats = {"clip_frac": ((surr2 < surr1).float() * m).sum() / n,   # tokens where the clip is active
-             "ratio": (ratio.detach() * m).sum() / n}
-    if ref_logp is not None and kl_coef > 0:
-        d = ref_logp - logp
-        kl = torch.exp(d) - d - 1                                                   # (N, T) k3
-        loss = loss + kl_coef * kl
-        stats["kl"] = (kl.detach() * m).sum() / n
-    return loss * m, {k: float(v) for k, v in stats.items()}
-
-
-AGGREGATIONS = ("token-mean", "seq-mean", "constant")
-
-
-def aggregate(token_loss: torch.Tensor, mask: torch.Tensor, how: str, step_tokens: float, step_seqs: float,
-              max_len: int) -> torch.Tensor:
-    """Reduce a micro-batch's per-token loss (N, T) to the scalar whose gradient the optimizer step needs.
-
-    The totals are those of the WHOLE optimizer step (all micro-batches, all ranks), so that summing the
-    micro-batches' gradients (and DDP's mean over ranks, which train.py undoes) gives exactly:
-      token-mean: sum of all token losses / all tokens in the step      (DAPO, TRL and verl default)
-      seq-mean  : mean over sequences of (mean over that sequence's tokens)  (DeepSeekMath; the paper, presumably)
-      constant  : sum of all token losses / (sequences * max_len)       (Dr. GRPO: no length bias)
-    """
-    if how == "token-mean":
-        return token_loss.sum() / step_tokens
-    if how == "seq-mean":
-        per_seq = token_loss.sum(-1) / mask.sum(-1).clamp(min=1)                    # (N,)
-        return per_seq.sum() / step_seqs
-    if how == "constant":
-        return token_loss.sum() / (step_seqs * max_len)
-    raise ValueError(f"unknown loss aggregation {how!r}; choose one of {AGGREGATIONS}")
 
 
 if __name__ == "__main__":
