@@ -24,12 +24,21 @@ import re
 import sys
 import warnings
 
-# Callers import the Example, the mappers and the readers from here. load_benchmark calls the readers by these
-# module-level names, so a test can stand in for one with monkeypatch.setattr(benchmarks, "_read_hub", ...).
-from .schemas import (LETTERS, MAPPERS, MBPP_TESTS_SHOWN, Example, RowError, format_choices,  # noqa: F401
-                      last_boxed, mbpp_question)
-from .sources import (DEFAULT_DATA_DIR, SOURCES, _hub_name, _hub_target, _local_path,  # noqa: F401
-                      _read_hub, _read_jsonl, data_dir)
+# Callers import the Example, the mappers and the readers from here (__all__ below). load_benchmark calls the
+# readers by these module-level names, so a test can stand in for one with monkeypatch.setattr(benchmarks,
+# "_read_hub", ...).
+from .schemas import (LETTERS, MAPPERS, MBPP_TESTS_SHOWN, Example, RowError, format_choices, last_boxed,
+                      mbpp_question)
+from .sources import DEFAULT_DATA_DIR, SOURCES, _hub_name, _hub_target, _local_path, _read_hub, _read_jsonl, data_dir
+
+__all__ = [
+    # defined here
+    "BENCHMARKS", "MATH_FIVE", "PAPER_SIZES", "MULTIPLE_CHOICE", "CODE", "MMLU_STEM_SUBJECTS", "load_benchmark",
+    "to_example", "main",
+    # from schemas.py: a benchmark row -> an Example
+    "Example", "RowError", "MAPPERS", "LETTERS", "MBPP_TESTS_SHOWN", "format_choices", "last_boxed", "mbpp_question",
+    # from sources.py: where the rows come from
+    "SOURCES", "DEFAULT_DATA_DIR", "data_dir"]
 
 # The paper averages five math sets; its AIME set is 2024 + 2025 together (30 + 30), loaded as "aime".
 MATH_FIVE = ("gsm8k", "math500", "minerva_math", "olympiadbench", "aime")

@@ -19,7 +19,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-LETTERS = "ABCDEFGHIJ"
+from judge import LETTERS   # the option labels: a row is labelled with the letters the judge reads back
 # The MBPP prompt shows the task text and this many of its tests, so the model learns the function's name and
 # signature. 1 is what the common zero-shot harnesses do; the MBPP paper showed all three.
 MBPP_TESTS_SHOWN = 1
