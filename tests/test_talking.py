@@ -1,0 +1,60 @@
+"""experiments/talking.py: the paired statistics by hand, and a toy study that finishes, resumes and pairs seeds."""
+import json
+import math
+
+import pytest
+
+from experiments import talking
+
+
+def test_paired_statistics_by_hand():
+    d = talking.paired([0.01, 0.03])
+    sd = math.sqrt(((0.01 - 0.02) ** 2 + (0.03 - 0.02) ** 2) / 1)
+    assert d["n"] == 2 and d["mean"] == pytest.approx(0.02) and d["sd"] == pytest.approx(sd)
+    half = 12.706 * sd / math.sqrt(2)                  # t_0.975 with 1 degree of freedom
+    assert d["ci95"] == pytest.approx([0.02 - half, 0.02 + half])
+    assert d["mde80"] == pytest.approx((12.706 + 1.376) * sd / math.sqrt(2))
+    eight = talking.paired([0.0, 0.02, 0.01, 0.03, -0.01, 0.02, 0.01, 0.04])
+    assert eight["ci95"][0] < eight["mean"] < eight["ci95"][1]
+    assert talking.t_quantile(talking.T_975, 7) == 2.365 and talking.t_quantile(talking.T_975, 13) == 2.179
+
+
+@pytest.mark.slow
+def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch):
+    results = tmp_path / "results.json"
+    argv = ["--world", "redo", "--steps", "1", "--seeds", "0,1", "--eval_n", "8", "--train_n", "8",
+            "--questions_per_step", "2", "--arms", "grpo,ilr,grpo-tokens", "--results", str(results),
+            "--out", str(tmp_path / "runs"), "--extra", "--group_size 2 --val_n 8 --max_new_tokens 40"]
+    summary = talking.main(argv)
+    runs = json.loads(results.read_text())["runs"]
+    # per seed: grpo for each agent, ilr, grpo-tokens for each agent
+    assert sorted(runs) == sorted(f"redo/{arm}/seed{s}" for s in (0, 1) for arm in
+                                  ("grpo-tiny-strong", "grpo-tiny-weak", "ilr", "grpo-tokens-tiny-strong",
+                                   "grpo-tokens-tiny-weak"))
+    # grpo and ilr of one seed saw the same questions: the same --seed and --questions_per_step
+    for s in (0, 1):
+        ilr, alone = runs[f"redo/ilr/seed{s}"]["argv"], runs[f"redo/grpo-tiny-strong/seed{s}"]["argv"]
+        assert ilr[ilr.index("--seed") + 1] == alone[alone.index("--seed") + 1] == str(s)
+        assert ilr[ilr.index("--questions_per_step") + 1] == alone[alone.index("--questions_per_step") + 1] == "2"
+        tok = runs[f"redo/grpo-tokens-tiny-strong/seed{s}"]["argv"]
+        assert int(tok[tok.index("--questions_per_step") + 1]) > 2     # ILR generates more tokens per question
+    d = summary["diffs"]["ilr - grpo"]["tiny-strong"]
+    assert d["n"] == 2 and d["diffs"][0] == pytest.approx(runs["redo/ilr/seed0"]["after"][0] -
+                                                            runs["redo/grpo-tiny-strong/seed0"]["after"][0])
+    assert set(json.loads(results.read_text())["initial"]["redo"]) == {"eval_n", "tiny-strong", "tiny-weak"}
+    assert (tmp_path / "results.png").exists()
+
+    # a second call finds every run done: nothing runs again
+    def no_run(*args):
+        raise AssertionError("a finished run ran again")
+    monkeypatch.setattr(talking, "one_run", no_run)
+    talking.main(argv)
+    # an interrupted study continues: drop one finished run from the file, and only that one runs
+    kept = json.loads(results.read_text())
+    del kept["runs"]["redo/ilr/seed1"], kept["runs"]["redo/grpo-tokens-tiny-weak/seed1"]
+    results.write_text(json.dumps(kept))
+    ran = []
+    monkeypatch.setattr(talking, "one_run", lambda argv, folder: ran.append(folder) or
+                        {"after": [0.5, 0.5], "tokens_per_step": [100.0, 100.0], "minutes": 0.0})
+    talking.main(argv)
+    assert [p.split("runs/")[1] for p in ran] == ["redo/ilr/seed1", "redo/grpo-tokens-tiny-weak/seed1"]
