@@ -7,10 +7,10 @@ real builtins; only the parts that need the program (`f(3)`, a name it defines) 
 child (sandbox_child.py), which sends back their VALUES as plain data (None, bool, int, float, complex,
 str, bytes, bytearray, range, list, tuple, dict, set, frozenset; deque, Fraction, Decimal), read here
 within bounds on bytes, sizes and hash collisions (so no answer costs the evaluator minutes or
-gigabytes). The expected values never leave this process, and any
-other value (an object whose __eq__ always says True) fails: nothing the program does inside its own
-process turns a wrong answer into a pass. The policy for asserts other than `f(x) == literal`:
-sandbox_plan.py; the verdict: sandbox_verdict.py.
+gigabytes). The expected values never leave this process, and any other value (an object whose
+__eq__ always says True) fails: nothing the program does inside its own process turns a wrong answer
+into a pass. The policy for asserts other than `f(x) == literal`: sandbox_plan.py; the verdict:
+sandbox_verdict.py.
 
 Contained (Linux): the child has its own folder work/, session and process group, and rlimits on
 memory, CPU time, file size and open files. Before the first untrusted line it drops all capabilities
@@ -23,9 +23,13 @@ is SIGKILLed at the end, and the folder removed without recursion, however deep 
 isolation() lists the layers this machine gives; a missing one is warned about once.
 Not contained: CPU and memory of parallel runs add up; a layer the kernel lacks is absent (no Landlock:
 the program reads and writes what this user can; no seccomp: it can start processes that outlive the
-run, and use the network). A process running as root is not a security boundary, locked down or not:
-a kernel bug or a gap in these lists is one step from the machine. Where a boundary is needed, run the
-evaluator in a container or VM (gVisor, Firecracker, nsjail) as a separate unprivileged user.
+run, signal the evaluator, and use the network). The parent's work on the values is bounded by their
+size and hash collisions, not by a clock: an assert that asks for heavy exact arithmetic on them (the
+sum of thousands of Fractions) costs what it costs. Files in work/ count against RLIMIT_FSIZE one by
+one, not in number (on a tmpfs /tmp they are memory). A process running as root is not a security
+boundary, locked down or not: a kernel bug or a gap in these lists is one step from the machine. Where a
+boundary is needed, run the evaluator in a container or VM (gVisor, Firecracker, nsjail) as a separate
+unprivileged user.
 
 Run: python judge/sandbox.py (one example of each status). More notes: tests/test_sandbox.py.
 """

@@ -11,7 +11,8 @@ Reading the values is bounded too, since the program chooses them: at most RESUL
 VALUE_BYTES per value are parsed (ints of at most DIGITS digits), and no container may hold more than COLLISIONS
 different values with one hash (a set of colliding ints costs quadratic time to build), checked before
 anything here hashes them: in decode, and for set(), frozenset(), dict() and set methods applied here. A range
-longer than MAX_ITEMS, a Decimal beyond DIGITS digits, bytearray(n) and powers too large are refused (error).
+longer than MAX_ITEMS, a Decimal or Fraction string beyond DIGITS digits, bytearray(n) and powers too large
+are refused (status error).
 
     passed   every test ran and held          failed   an assert was false, or a leaf was not a plain value
     error    an exception, exit(), a test the parent refuses to judge, a garbled results channel
@@ -25,6 +26,7 @@ import decimal
 import fractions
 import json
 import operator
+import re
 import signal
 
 from .sandbox_plan import MODULES, NAMES, Plan
@@ -115,6 +117,10 @@ def _call(func, args: list, kwargs: dict):
         args = [_hashable_items(a, keys_of_pairs=func is dict) for a in args]
     if func is bytearray and args and isinstance(args[0], int) and args[0] > MAX_ITEMS:
         raise OverflowError(f"bytearray({args[0]}) is too large to make in the judge")
+    if func is fractions.Fraction and args and isinstance(args[0], str):  # Fraction('1e999999999'): 10**999999999
+        exponent = re.search(r"[eE]\s*([-+]?[\d_]+)", args[0])
+        if exponent and abs(int(exponent[1])) > DIGITS:
+            raise OverflowError("a Fraction too large to make in the judge")
     result = func(*args, **kwargs)
     if func is range:
         _check_range(result)
@@ -334,8 +340,10 @@ def read_records(path: str, steps: list):
     except OSError:
         return None, []
     lines = data[:RESULTS_BYTES].split(b"\n")[:-1]  # a last line without "\n" was cut off mid-write (or here)
+    if lines and len(lines[0]) > VALUE_BYTES:
+        return None, None  # the child's first line is short: the program wrote this one
     try:
-        layers = json.loads(lines[0], parse_int=_parse_int) if lines and len(lines[0]) <= VALUE_BYTES else None
+        layers = json.loads(lines[0], parse_int=_parse_int) if lines else None
         records = [[i, "error", "OverflowError", f"the value takes {len(line):,} bytes as JSON; the judge reads "
                     f"at most {VALUE_BYTES:,}"] if len(line) > VALUE_BYTES else json.loads(line, parse_int=_parse_int)
                    for i, line in enumerate(lines[1:])]
@@ -357,7 +365,7 @@ def read_records(path: str, steps: list):
 
 def _parse_int(digits: str) -> int:
     """json.loads' int(): turning n digits into an int takes time quadratic in n. Python refuses more than DIGITS
-    unless a program turned the limit off (sys.set_int_max_str_digits(0)); here it holds either way."""
+    unless something in this process turned the limit off (sys.set_int_max_str_digits(0)); here it holds anyway."""
     if len(digits) > DIGITS + (digits[:1] == "-"):
         raise ValueError(f"an int of {len(digits):,} digits")
     return int(digits)

@@ -228,10 +228,11 @@ def test_standard_values_too_large_to_judge_are_errors():
     cases = [("range(10**12)", "assert len(f()) == 10**12"), ("range(10**12)", "assert list(f()) == []"),
              ("10**12", "assert list(range(f())) == []"), ("10**12", "assert bytearray(f()) == b''"),
              ("Decimal('1e999999999')", "assert int(f()) == 1"),
-             ("'1e999999999'", "assert int(Decimal(f())) == 1"), ("Fraction(3, 2)", "assert f() ** 10**7 == 1")]
+             ("'1e999999999'", "assert int(Decimal(f())) == 1"), ("'1e-999999999'", "assert Fraction(f()) == 0"),
+             ("Fraction(3, 2)", "assert f() ** 10**7 == 1")]
     for returns, test in cases:
         code = f"from decimal import Decimal\nfrom fractions import Fraction\ndef f():\n    return {returns}\n"
-        r = run_tests(code, ["from decimal import Decimal", test])
+        r = run_tests(code, ["from decimal import Decimal", "from fractions import Fraction", test])
         assert r.status == "error" and ("too long" in r.detail or "too large" in r.detail), (test, r)
 
 
@@ -423,6 +424,8 @@ def test_values_too_large_for_the_judge_are_errors_and_are_not_parsed(tmp_path):
     path.write_text('["seccomp"]\n[0, "ok"]\n' + "[1, " + " " * RESULTS_BYTES + '"ok"]\n')
     layers, records = read_records(str(path), steps)
     assert records[1][:3] == [1, "error", "OverflowError"] and len(records) == 2
+    path.write_text(long_line + "\n")  # a first line that long is the program's: the channel is garbled
+    assert read_records(str(path), steps) == (None, None)
 
 
 # ----------------------------------------------------------------------------- escapes: nothing reaches outside
