@@ -22,11 +22,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import train  # noqa: E402
-from lab import flags, plots  # noqa: E402
+import train
+from lab import flags, plots
 
 AGENTS = ("tiny-strong", "tiny-weak")
 MAIN = {"ilr": [], "ilr-coop": ["--interaction", "cooperate"], "ilr-compete": ["--interaction", "compete"],

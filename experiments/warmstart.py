@@ -25,11 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-if __package__ in (None, ""):   # run as a file: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import idea3  # noqa: E402
-from tasks import tinyworld as tw  # noqa: E402
+import idea3
+from tasks import tinyworld as tw
 
 SOLVE_STEPS = {"tiny-strong": 1200, "tiny-weak": 800}    # phase 1: batches of 64 solutions, lr 3e-3
 DISCUSS_STEPS = {"tiny-strong": 600, "tiny-weak": 1000}  # phase 2: batches of 32 rows, 7/8 conversations, lr 2e-3
