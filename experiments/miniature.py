@@ -11,8 +11,8 @@ The five main variants run for every seed in --seeds, the sweep for --sweep_seed
 under --out; the summary (mean and spread per cell, generated tokens per run) goes to results.json, results.md and
 results.png. A teaching experiment: whatever it shows is reported as measured.
 
-    python -m lab.miniature                                   # the committed results (36 min on 2 cores)
-    python -m lab.miniature --steps 1 --eval_n 8 --seeds 0 --sweep 0.5 --out /tmp/mini   # a toy run (the test)
+    python -m experiments.miniature                                   # the committed results (36 min on 2 cores)
+    python -m experiments.miniature --steps 1 --eval_n 8 --seeds 0 --sweep 0.5 --out /tmp/mini   # a toy run (the test)
 Copies of the committed run's results.json, results.md and results.png are in assets/miniature/.
 """
 import json
@@ -79,7 +79,7 @@ def main(argv=None):
             cells.setdefault(variant, {}).setdefault(a, []).append((g0, g1))
         tokens.setdefault(variant, []).append(result["tokens"])
         print(f"[miniature] {name} done ({(time.time() - t0) / 60:.1f} min so far)", flush=True)
-    summary = {"command": "python -m lab.miniature " + " ".join(argv if argv is not None else sys.argv[1:]),
+    summary = {"command": "python -m experiments.miniature " + " ".join(argv if argv is not None else sys.argv[1:]),
                "steps": args.steps, "eval_n": args.eval_n, "minutes": (time.time() - t0) / 60, "cells": {}}
     for variant, per_agent in cells.items():
         summary["cells"][variant] = {

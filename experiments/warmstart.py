@@ -10,8 +10,8 @@ phase-2 batch stays plain solving so the solver does not drift; phase 3 (polish)
 a quarter solving, at half the rate. Each model applies ITS OWN flaw wherever it computes: solving, re-doing
 a peer's line in the analysis, working a step out again in the fusion.
 
-    python -m tasks.warmstart              # build what is missing, then measure sharing vs fusion (T=1, 500 test)
-    python -m tasks.warmstart --rebuild    # retrain the tokenizer and both models from scratch
+    python -m experiments.warmstart              # build what is missing, then measure sharing vs fusion (T=1, 500 test)
+    python -m experiments.warmstart --rebuild    # retrain the tokenizer and both models from scratch
 The committed weights in assets/tinyworld/ come from this recipe: --rebuild on a fresh clone reproduced them bit for
 bit (25.6 min on 2 cores). The measurement is saved beside them (measured.json).
 """
@@ -278,4 +278,4 @@ if __name__ == "__main__":
         print(f"{name}: " + ", ".join(f"{k} {v['rate']:.2f} (n {v['n']})" for k, v in r.items()))
     path = os.path.join(tw.ASSETS, "measured.json" if cfg.world == "redo" else f"measured-{cfg.world}.json")
     with open(path, "w") as f:
-        json.dump({"command": "python -m tasks.warmstart " + " ".join(sys.argv[1:]), **measured}, f, indent=1)
+        json.dump({"command": "python -m experiments.warmstart " + " ".join(sys.argv[1:]), **measured}, f, indent=1)

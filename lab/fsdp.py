@@ -78,18 +78,6 @@ def shard(model, compute_dtype: torch.dtype = torch.float32) -> FSDPModule:
     return policy
 
 
-def checkpoint_layers(model) -> None:
-    """Activation checkpointing (train.py --grad_checkpointing): each decoder layer keeps only its input and is
-    recomputed in the backward, by torch's non-reentrant checkpoint. transformers 5.24 renamed
-    gradient_checkpointing_enable (the old name warns) and checkpoints forward() inside FSDP2's hooks; 5.17 has only
-    the old name and checkpoints __call__, hooks included, which FSDP2 also supports (its pre-forward hook sees
-    the recomputation and gathers the layer again if it must). tests/test_fsdp.py passes with both versions."""
-    if hasattr(model, "activation_checkpointing_enable"):
-        model.activation_checkpointing_enable({"use_reentrant": False})
-    else:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-
-
 def is_sharded(policy) -> bool:
     return isinstance(policy, FSDPModule)
 

@@ -1,9 +1,8 @@
 """tasks: where questions come from.
 
     tinyworld.py    the offline tiny world: word problems, worked solutions with a systematic flaw, Idea3 turns in
-                    the tiny format, its tokenizer and the two tiny model architectures
-    warmstart.py    supervised warm start of the two tiny models (solving, then discussing); the committed weights
-                    in assets/tinyworld/ come from it
+                    the tiny format (two worlds: checks that redo a line, or check it by the inverse operation), its
+                    tokenizer and the tiny model architectures (trained by experiments/warmstart.py)
     benchmarks.py   the paper's benchmarks (GSM8K, MATH-500, ... MBPP) from local JSONL files or the hub;
                     schemas.py maps each benchmark's rows to one Example, sources.py finds and reads the rows
 and here, what train.py and evaluate.py ask of them: questions as plain dicts

@@ -17,7 +17,7 @@ check concedes the peer's. With the flaw at 0.7 and a correct peer, a flawed ste
 0.3 + 0.7 x 0.3 = 0.51 after the discussion, against 0.3 alone.
 
 Splits (disjoint by question text): test_problems (held out, 500), validation_problems (abilities, 500),
-train_split (RL questions), and an endless train_problems stream (warm start). Models: tasks/warmstart.py.
+train_split (RL questions), and an endless train_problems stream (warm start). Models: experiments/warmstart.py.
 """
 import os
 import random

@@ -178,7 +178,7 @@ def test_generation_under_fsdp_and_bytes_per_rank(tmp_path):
 def saved_bytes_per_token(model, checkpointing: bool) -> float:
     """Bytes the forward of grpo.token_logprobs saves for the backward, per token (from two lengths' difference)."""
     if checkpointing:
-        fsdp.checkpoint_layers(model)
+        models.checkpoint_layers(model)
     model.train()
 
     def saved(L, n=2):

@@ -8,7 +8,8 @@ import grpo
 import models
 from tasks import tinyworld
 
-QUESTIONS = ["What is 2+3?", "Mia has 68 coins. She finds 17 more. She gives away 29. How many coins does Mia have now?",
+QUESTIONS = ["What is 2+3?",
+             "Mia has 68 coins. She finds 17 more. She gives away 29. How many coins does Mia have now?",
              "Add one to one, then double the result, and say the number."]
 
 

@@ -1,9 +1,9 @@
-"""lab/miniature.py at toy size: every variant of the paper's tables runs and lands in the summary files."""
+"""experiments/miniature.py at toy size: every variant of the paper's tables runs and lands in the summary files."""
 import json
 
 import pytest
 
-from lab import miniature
+from experiments import miniature
 
 
 @pytest.mark.slow
