@@ -51,7 +51,7 @@ import irt
 import models
 import tasks
 import judge
-from lab import checkpoint, flags, fsdp
+from lab import checkpoint, flags, fsdp   # every fsdp.* call below is a no-op unless --fsdp
 
 
 @dataclass
@@ -176,8 +176,8 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
         reference = copy.deepcopy(model).to(compute).eval().requires_grad_(False) if cfg.kl_coef > 0 else None
         if resume_from:   # the trained weights; the reference stays the initial model
             model, tok = models.load(os.path.join(resume_from, f"agent{i}"), dtype=weights, device=device)
-        if cfg.grad_checkpointing:   # each decoder layer recomputed in the backward (lab/fsdp.py)
-            fsdp.checkpoint_layers(model)
+        if cfg.grad_checkpointing:   # each decoder layer recomputed in the backward
+            models.checkpoint_layers(model)
         policy = fsdp.shard(model, compute) if cfg.fsdp else grpo.TokenLogprobs(model)
         if world > 1 and not cfg.fsdp:
             policy = torch.nn.parallel.DistributedDataParallel(
@@ -366,6 +366,53 @@ def global_sums(values: dict, world: int) -> dict:
     return dict(zip(keys, t.tolist()))
 
 
+def agent_sums(cfg: Config, i: int, ep, scored: Rewards, R, Rbar, adv, zero_std, stats: dict, sums: dict) -> dict:
+    """What agent i's side of this step adds to the log: sums over this rank's episodes (step_row divides)."""
+    adv_raw, _ = grpo.group_advantages(R, cfg.scale_adv_by_std)   # how far calibration changed the credit beyond
+    out = {f"{i}/R": R.sum(), f"{i}/Rbar": Rbar.sum(), f"{i}/final": scored.final.sum(),   # a weight per question
+           f"{i}/first": scored.first.sum(), f"{i}/adv_shift": calibration.credit_change(adv_raw, adv) * R.numel(),
+           f"{i}/zero_std": zero_std.sum(), f"{i}/n": R.numel(), f"{i}/judge_timeouts": scored.timeouts,
+           f"{i}/kl": stats["kl"], f"{i}/clip_frac": stats["clip_frac"], f"{i}/skipped": stats["skipped"],
+           f"{i}/grad_norm": stats["grad_norm"] if math.isfinite(stats["grad_norm"]) else 0.0}
+    for stage in ep.texts:
+        out[f"{i}/len_{stage}"] = ep.lengths[stage].sum()
+        out[f"{i}/trunc_{stage}"] = ep.truncated[stage].sum()
+        out[f"gen_s_{stage}"] = sums.get(f"gen_s_{stage}", 0.0) + ep.seconds[stage]
+    return out
+
+
+def step_row(s: dict, step: int, m: int, G: int, world: int, table, seconds: dict) -> dict:
+    """The JSONL row of one step from the global sums: means per episode, per question group, per rank."""
+    tokens = sum(v for k, v in s.items() if "/len_" in k)
+    row = {"step": step, "coop": s["coop"] / s["questions"], "tokens": tokens,
+           "tok_per_s": tokens / seconds["step_s"], **seconds,
+           **{k: v / world for k, v in s.items() if k.startswith("gen_s_")}}
+    for i in range(m):
+        n = s[f"{i}/n"]
+        row.update({f"{i}/{k}": s[f"{i}/{k}"] / n for k in ("R", "Rbar", "final", "first", "adv_shift")})
+        row.update({f"{i}/{k}": s[f"{i}/{k}"] / world for k in ("kl", "clip_frac", "grad_norm", "skipped")})
+        row.update({k: v / n for k, v in s.items() if k.startswith((f"{i}/len_", f"{i}/trunc_"))})
+        row[f"{i}/frac_zero_std"] = s[f"{i}/zero_std"] / (n / G)
+        row[f"{i}/judge_timeouts"] = s[f"{i}/judge_timeouts"]
+        if table is not None:
+            row[f"{i}/ability"] = float(table.ability[i])
+    return row
+
+
+def console_line(row: dict, names: list[str]) -> str:
+    """One line per step: 'step 12 | coop 0.38 | tiny-strong R 0.80->0.74 first 0.41 final 0.59 dA ...'."""
+    agents = []
+    for i, name in enumerate(names):
+        r = {k.split("/", 1)[1]: v for k, v in row.items() if k.startswith(f"{i}/")}
+        said = (f"R {r['R']:.2f}->{r['Rbar']:.2f} first {r['first']:.2f} final {r['final']:.2f} dA "
+                f"{r['adv_shift']:.3f}") if len(names) > 1 else f"acc {r['final']:.2f}"
+        agents.append(f"{name.split(':', 1)[1][:12]} {said} zstd {r['frac_zero_std']:.2f} kl {r['kl']:.4f} "
+                      f"gn {r['grad_norm']:.2f}")
+    coop = f"coop {row['coop']:.2f} | " if len(names) > 1 else ""
+    return (f"step {row['step']:4d} | {coop}" + " | ".join(agents) + f" | {row['step_s']:.1f}s (gen "
+            f"{row['gen_s']:.1f}, upd {row['update_s']:.1f}) {row['tok_per_s']:.0f} tok/s")
+
+
 def show_episode(learners, episodes, rewards, question: dict, mode: str) -> str:
     """The first episode of a question, every agent's turns, as text for the console."""
     lines = [f"  Q [{mode}]: {question['question']}  (gold {question['answer']})"]
@@ -490,20 +537,7 @@ def main(cfg: Config) -> dict:
                 stats = policy_update(cfg, a.policy, a.optimizer, batch, world, a.reference)
             a.scheduler.step()
             skipped_in_a_row[i] = skipped_in_a_row[i] + 1 if stats["skipped"] else 0
-            # the log: how far calibration changed the credit beyond a weight per question (calibration.py)
-            adv_raw, _ = grpo.group_advantages(R[i], cfg.scale_adv_by_std)
-            sums.update({f"{i}/R": R[i].sum(), f"{i}/Rbar": Rbar[i].sum(), f"{i}/final": scored[i].final.sum(),
-                         f"{i}/first": scored[i].first.sum(),
-                         f"{i}/adv_shift": calibration.credit_change(adv_raw, adv) * R[i].numel(),
-                         f"{i}/zero_std": zero_std.sum(), f"{i}/n": R[i].numel(),
-                         f"{i}/judge_timeouts": scored[i].timeouts,
-                         f"{i}/kl": stats["kl"], f"{i}/clip_frac": stats["clip_frac"],
-                         f"{i}/grad_norm": stats["grad_norm"] if math.isfinite(stats["grad_norm"]) else 0.0,
-                         f"{i}/skipped": stats["skipped"]})
-            for stage in ep.texts:
-                sums[f"{i}/len_{stage}"] = ep.lengths[stage].sum()
-                sums[f"{i}/trunc_{stage}"] = ep.truncated[stage].sum()
-                sums[f"gen_s_{stage}"] = sums.get(f"gen_s_{stage}", 0.0) + ep.seconds[stage]
+            sums.update(agent_sums(cfg, i, ep, scored[i], R[i], Rbar[i], adv, zero_std, stats, sums))
         t_upd = time.time() - t_upd
         # 7. abilities from this step's sharing turns (solo answers), difficulties fixed
         if table is not None and cfg.update_abilities:
@@ -514,34 +548,14 @@ def main(cfg: Config) -> dict:
                 dist.all_reduce(right)
             table = table.update_abilities(ids, right.numpy(), [[G] * len(ids)] * m, drift=cfg.ability_drift)
 
-        # logging: sums over ranks, so the line describes the whole global batch
-        s, dt = global_sums(sums, world), time.time() - t0
-        tokens = sum(v for k, v in s.items() if "/len_" in k)
-        row = {"step": step, "coop": s["coop"] / s["questions"], "tokens": tokens, "tok_per_s": tokens / dt,
-               "gen_s": t_gen, "update_s": t_upd, "step_s": dt, "minutes": (time.time() - t_start) / 60,
-               **{k: v / world for k, v in s.items() if k.startswith("gen_s_")}}
-        for i in range(m):
-            n = s[f"{i}/n"]
-            row.update({f"{i}/{k}": s[f"{i}/{k}"] / n for k in ("R", "Rbar", "final", "first", "adv_shift")})
-            row.update({f"{i}/{k}": s[f"{i}/{k}"] / world for k in ("kl", "clip_frac", "grad_norm", "skipped")})
-            row[f"{i}/frac_zero_std"] = s[f"{i}/zero_std"] / (n / G)
-            row[f"{i}/judge_timeouts"] = s[f"{i}/judge_timeouts"]
-            for stage in episodes[i].texts:
-                row[f"{i}/len_{stage}"] = s[f"{i}/len_{stage}"] / n
-                row[f"{i}/trunc_{stage}"] = s[f"{i}/trunc_{stage}"] / n
-            if table is not None:
-                row[f"{i}/ability"] = float(table.ability[i])
+        # the log: sums over ranks, so a row describes the whole global batch
+        row = step_row(global_sums(sums, world), step, m, G, world, table, seconds={
+            "gen_s": t_gen, "update_s": t_upd, "step_s": time.time() - t0, "minutes": (time.time() - t_start) / 60})
         if master:
             logf.write(json.dumps(row) + "\n")
             logf.flush()
             if step % cfg.log_every == 0:
-                parts = [f"{a.name.split(':', 1)[1][:12]} R {row[f'{i}/R']:.2f}" + (
-                    f"->{row[f'{i}/Rbar']:.2f} first {row[f'{i}/first']:.2f} final {row[f'{i}/final']:.2f} "
-                    f"dA {row[f'{i}/adv_shift']:.3f}" if m > 1 else f" acc {row[f'{i}/final']:.2f}") +
-                    f" zstd {row[f'{i}/frac_zero_std']:.2f} kl {row[f'{i}/kl']:.4f} gn {row[f'{i}/grad_norm']:.2f}"
-                    for i, a in enumerate(learners)]
-                log(f"step {step:4d} | " + (f"coop {row['coop']:.2f} | " if m > 1 else "") + " | ".join(parts) +
-                    f" | {dt:.1f}s (gen {t_gen:.1f}, upd {t_upd:.1f}) {row['tok_per_s']:.0f} tok/s")
+                log(console_line(row, [a.name for a in learners]))
             if cfg.sample_every and step % cfg.sample_every == 0:
                 log(show_episode(learners, episodes, R, questions[0], modes[0]))
         if max(skipped_in_a_row) >= 5:
