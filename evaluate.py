@@ -368,8 +368,10 @@ def run(cfg: Config, sources: list[str], names: list[str], questions: dict, out_
                 batch = todo[j:j + cfg.batch_size]
                 gens = [torch.Generator(device).manual_seed(cfg.seed + i) for i in range(len(agents))]
                 if cfg.protocol == "single":
-                    per_agent = [solo_eval(a.model, a.tokenizer, batch, cfg.max_new_tokens, cfg.temperature,
-                                           cfg.samples, cfg.top_p, len(batch), cfg.seed + j, False, cfg.code_timeout)
+                    per_agent = [solo_eval(a.model, a.tokenizer, batch, cfg.max_new_tokens,
+                                           temperature=cfg.temperature, samples=cfg.samples, top_p=cfg.top_p,
+                                           batch_size=len(batch), seed=cfg.seed + j, show_progress=False,
+                                           code_timeout=cfg.code_timeout)
                                  for a in agents]
                 else:
                     per_agent = multi_agent(cfg, agents, batch, gens)

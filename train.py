@@ -184,47 +184,59 @@ def make_learners(cfg: Config, device, world: int, resume_from: str | None) -> l
                 policy, device_ids=[device] if device.type == "cuda" else None)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
-        learners.append(Learner(f"{i}:{source}", model, tok, models.eos_ids(model, tok), tok.pad_token_id,
-                                source, policy, opt, sched, reference))
+        learners.append(Learner(name=f"{i}:{source}", model=model, tokenizer=tok, eos_ids=models.eos_ids(model, tok),
+                                pad_id=tok.pad_token_id, source=source, policy=policy, optimizer=opt,
+                                scheduler=sched, reference=reference))
     return learners
 
 
-def rasch_model(cfg: Config, learners, train, val, rank: int, world: int, resuming: bool) -> irt.RaschModel:
-    """The Rasch table of these questions and agents: loaded when it exists (refused if it was made for other
-    questions or agents), else made by self-ranking (each agent answers every question K times alone) and saved.
-    Default place: runs/rasch/<agents>-<data>-<n>q<hash of the ids>-K<k>-T<max_new_tokens>-seed<s>-w<weights>.jsonl
-    (w: models.weights_fingerprint of each agent, so retrained weights get a new table), shared by runs that would
-    make it; a copy goes to out_dir. A resumed run reads only that copy: its agents are trained by now, so ranking
-    them again would mix new difficulties with the run's abilities and leave a wrong table in the shared cache."""
-    ids, agents = [q["id"] for q in train + val], [f"{i}:{a.source}" for i, a in enumerate(learners)]
-    own = os.path.join(cfg.out_dir, "rasch.jsonl")
+def saved_rasch(cfg: Config, ids: list[str], resuming: bool) -> tuple[irt.RaschModel | None, str]:
+    """The Rasch table of these questions and agents, if one is saved (checked against them before any model is
+    loaded), and where a new one goes. Default place: runs/rasch/<agents>-<data>-<n>q<hash of the ids>-K<k>-
+    T<max_new_tokens>-seed<s>-w<weights>.jsonl (w: models.weights_fingerprint of each agent, so retrained weights
+    get a new table), shared by runs that would make the same one. A resumed run reads only its own copy
+    (out_dir/rasch.jsonl): its agents are trained by now, so ranking them again would mix new difficulties with the
+    run's abilities and leave a wrong table in the shared cache."""
+    names = [a.strip() for a in cfg.agents.split(",")]
+    agents = [f"{i}:{a}" for i, a in enumerate(names)]
     if resuming:
+        own = os.path.join(cfg.out_dir, "rasch.jsonl")
         if not os.path.exists(own):
             sys.exit(f"train.py: --resume needs the run's own Rasch table {own}, and it is missing; restore it (it "
                      f"was written when the run started), or start a new run")
-        return irt.RaschModel.load(own, question_ids=ids)
-    sources = [os.path.basename(a.source.rstrip("/")) for a in learners]
-    weights = "w" + "".join(models.weights_fingerprint(a.source) for a in learners)
-    which = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:8]   # two splits of the same size differ here
-    slug = "-".join(sources + [cfg.data, f"{len(ids)}q{which}", f"K{cfg.rank_samples}", f"T{cfg.max_new_tokens}",
-                               f"seed{cfg.seed}", weights])
-    path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch", slug + ".jsonl")
-    if os.path.exists(path):
-        table = irt.RaschModel.load(path, question_ids=ids)
-        if table.respondent_ids != agents:
-            sys.exit(f"train.py: {path} holds abilities of {table.respondent_ids}, not of --agents {agents}; "
-                     f"delete it or point --rasch_table elsewhere")
+        path = own
     else:
-        with fsdp.whole(learners):   # --fsdp: generation needs whole weights (no AdamW state exists yet)
-            successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed,
-                                           rank, world, batch_size=cfg.gen_batch)               # (m, Q) counts
-        table = irt.fit(successes, [[cfg.rank_samples] * len(ids)] * len(agents), question_ids=ids,
-                        respondent_ids=agents)
-        if rank == 0:
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            table.save(path)
+        weights = "w" + "".join(models.weights_fingerprint(a) for a in names)
+        which = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:8]   # two splits of the same size differ here
+        slug = "-".join([os.path.basename(a.rstrip("/")) for a in names] + [
+            cfg.data, f"{len(ids)}q{which}", f"K{cfg.rank_samples}", f"T{cfg.max_new_tokens}", f"seed{cfg.seed}",
+            weights])
+        path = cfg.rasch_table or os.path.join(os.path.dirname(cfg.out_dir.rstrip("/")) or ".", "rasch",
+                                               slug + ".jsonl")
+    if not os.path.exists(path):
+        return None, path
+    try:
+        table = irt.RaschModel.load(path, question_ids=ids)
+    except ValueError as e:
+        sys.exit(f"train.py: the Rasch table {path} does not fit these questions ({e}); delete it or point "
+                 f"--rasch_table elsewhere")
+    if table.respondent_ids != agents:
+        sys.exit(f"train.py: {path} holds abilities of {table.respondent_ids}, not of --agents {agents}; "
+                 f"delete it or point --rasch_table elsewhere")
+    return table, path
+
+
+def self_rank(cfg: Config, learners, train, val, rank: int, world: int, path: str) -> irt.RaschModel:
+    """Self-ranking: each agent answers every training and validation question K times alone; one Rasch fit."""
+    ids, agents = [q["id"] for q in train + val], [a.name for a in learners]
+    with fsdp.whole(learners):   # --fsdp: generation needs whole weights (no AdamW state exists yet)
+        successes = evaluate.self_rank(learners, train + val, cfg.rank_samples, cfg.max_new_tokens, cfg.seed,
+                                       rank, world, batch_size=cfg.gen_batch)               # (m, Q) counts
+    table = irt.fit(successes, [[cfg.rank_samples] * len(ids)] * len(agents), question_ids=ids,
+                    respondent_ids=agents)
     if rank == 0:
-        table.save(own)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        table.save(path)
     return table
 
 
@@ -458,10 +470,16 @@ def main(cfg: Config) -> dict:
         except ValueError as e:
             sys.exit(f"train.py: --data {cfg.data}: the reward cannot score this data: {e}. Fix the data or choose "
                      f"another --data")
+    ranked = len(cfg.agents.split(",")) > 1 and cfg.interaction == "irt"   # the Rasch model picks the modes
+    table, rasch_path = saved_rasch(cfg, [q["id"] for q in train + val], resume_from is not None) if ranked else \
+        (None, "")
+    examples = tasks.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []   # bad data fails here
     learners = make_learners(cfg, device, world, resume_from)
     m, G, B = len(learners), cfg.group_size, cfg.questions_per_step // world
-    table = rasch_model(cfg, learners, train, val, rank, world, resuming=resume_from is not None) \
-        if m > 1 and cfg.interaction == "irt" else None
+    if ranked and table is None:
+        table = self_rank(cfg, learners, train, val, rank, world, rasch_path)
+    if table is not None and master:
+        table.save(os.path.join(cfg.out_dir, "rasch.jsonl"))   # the run's own copy (what --resume reads)
     fixed = {}
     if m > 1 and cfg.interaction != "irt":   # a fixed mode per training question; "ratio" is exact over the pool
         chosen = irt.choose_modes([[0.5] * len(train)], policy=cfg.interaction, seed=cfg.seed,
@@ -493,11 +511,9 @@ def main(cfg: Config) -> dict:
         log("abilities (Rasch, self-ranked): " + ", ".join(f"{a.name} {g:+.2f}" for a, g in zip(learners,
             table.ability)) + f" | training questions that cooperate: {coop / len(train):.2f}")
 
-    examples = tasks.load_questions(cfg.eval_data, cfg.eval_n) if cfg.eval_data else []
-
     def solo(a):                     # (greedy, T=1 mean@eval_samples) of one agent alone on the held-out questions
-        return evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, cfg.eval_samples, cfg.seed,
-                                      rank, world, cfg.gen_batch)
+        return evaluate.solo_accuracy(a.model, a.tokenizer, examples, cfg.max_new_tokens, samples=cfg.eval_samples,
+                                      seed=cfg.seed, rank=rank, world=world, batch_size=cfg.gen_batch)
     if examples and cfg.eval_before and "before" not in result:
         result["before"] = [solo(a) for a in fsdp.one_by_one(learners)]
         for a, (g, s) in zip(learners, result["before"]):

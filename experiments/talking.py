@@ -108,7 +108,7 @@ def initial_accuracy(agents: list[str], cfg: Config) -> dict:
     out = {}
     for name in agents:
         model, tok = models.load(name)
-        out[name] = evaluate.solo_accuracy(model, tok, questions, 64, 0)[0]
+        out[name] = evaluate.solo_accuracy(model, tok, questions, max_new_tokens=64, samples=0)[0]   # greedy
     return out
 
 
