@@ -166,10 +166,23 @@ def test_two_processes_run_the_same_ilr_step_as_one(tmp_path, agg):
             torch.testing.assert_close(weights[2][i][k], weights[1][i][k], atol=2e-6, rtol=1e-4)
 
 
-def _run(argv, out_dir, **popen):
+def _run(argv, out_dir):
+    """train.py in a child process; its output goes to a file (a pipe nobody reads could fill up and stall it)."""
     cmd = [sys.executable, os.path.join(ROOT, "train.py")] + argv + ["--out_dir", str(out_dir)]
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    out = open(f"{out_dir}.out", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc.output = lambda: open(f"{out_dir}.out").read()
+    return proc
+
+
+def _finish(proc, seconds=600):
+    """Wait for the child; past `seconds` kill it and fail, naming what hung."""
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"train.py still running after {seconds} s; killed. Its output:\n{proc.output()[-3000:]}")
 
 
 def _rows(out_dir):
@@ -181,18 +194,22 @@ def _rows(out_dir):
 def test_sigkill_then_resume_gives_the_same_run(tmp_path):
     argv = TINY_RUN + ["--steps", "6", "--save_every", "2", "--interaction", "ratio", "--coop_ratio", "0.5"]
     whole = _run(argv, tmp_path / "whole")
-    assert whole.wait(timeout=600) == 0, whole.stdout.read()
+    assert _finish(whole) == 0, whole.output()
     killed = _run(argv, tmp_path / "killed")
     latest = tmp_path / "killed" / "checkpoints" / "latest"
-    while not latest.exists():
-        assert killed.poll() is None, "the run ended before its first checkpoint: " + killed.stdout.read()
+    for _ in range(3000):                                       # at most 10 minutes, however busy the machine
+        if latest.exists():
+            break
+        assert killed.poll() is None, "the run ended before its first checkpoint: " + killed.output()
         time.sleep(0.2)
+    else:
+        killed.kill()
+        pytest.fail("no checkpoint after 10 minutes: " + killed.output()[-3000:])
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     resumed = _run(argv + ["--resume"], tmp_path / "killed")
-    output = resumed.communicate(timeout=600)[0]
-    assert resumed.returncode == 0, output
-    assert "resumed from" in output
+    assert _finish(resumed) == 0, resumed.output()
+    assert "resumed from" in resumed.output()
     a, b = _rows(tmp_path / "whole"), _rows(tmp_path / "killed")
     assert sorted(a) == sorted(b) == list(range(6))
     for step in range(6):
