@@ -10,12 +10,12 @@ the total shift within [-1, +1]. Two readings this code makes (the paper leaves 
   - a peer whose G rewards are all equal (max_l = min_l, common with 0/1 rewards) adds 0: it has no spread to
     measure against;
   - m = 1 returns the rewards unchanged (there are no peers).
-Why the base reward needs more than two levels (tests/test_calibration.py shows it): with rewards in {0, 1},
-the peers' statistics are constants within agent i's group and the term only grows with R, so Rbar takes two
-values in R's order: Rbar = c0 + c1 R (c1 = 2 where the peer's rewards vary, else 1). Std-scaled advantages then
-do not change at all, and mean-centred ones (train.py's default) are only multiplied by c1, a weight per question.
-Calibration never reorders a group (the term grows with R); with more levels it changes the gaps between them, and
-so the advantages. train.py's default reward therefore adds a smaller weight on the own first solution.
+What it does to the advantages (derived in PAPER.md, "Calibration is a weight per question, plus the clip"): the
+peers' statistics are constants within agent i's group, so inside the clip Rbar = a_b + c_b R with
+c_b = 1 + sum over peers with a spread of 1 / (max_l - min_l), whatever the number of reward levels: mean-centred
+advantages are multiplied by c_b (more weight where the peers' rewards are close together), std-scaled ones do not
+change. Only the clip bends the map, for episodes far from a peer's mean; credit_change measures that part (the
+log's dA). Calibration never reorders a group (the term never decreases in R).
 
     python calibration.py      # a worked example with two agents
 """
@@ -61,4 +61,5 @@ if __name__ == "__main__":
     print("rewards\n", R.squeeze(1), "\ncalibrated\n", calibrate(R).squeeze(1))
     print("two-level rewards\n", torch.tensor([[[1., 0, 0, 1]], [[1., 1, 0, 1]]]).squeeze(1), "\ncalibrated\n",
           calibrate(torch.tensor([[[1., 0, 0, 1]], [[1., 1, 0, 1]]])).squeeze(1),
-          "\n(same order, two values: after centring and std scaling, nothing changes)")
+          "\n(inside the clip every map R -> Rbar is affine per question: after centring it is a weight per question,"
+          " after std scaling nothing changes)")

@@ -1,6 +1,6 @@
 """Evaluation: the paper's test-time protocol (every model answers ALONE), and multi-agent inference beside it.
 
-    accuracy = (1/n) sum_q 1[ judge(answer of the model to q, gold_q) ]       greedy: the paper's protocol
+    accuracy = (1/n) sum_q 1[ judge(answer of the model to q, gold_q) ]       greedy by default (the paper does not say how it decodes)
     mean@k   = (1/n) sum_q (1/k) sum_j 1[ sample j of q is right ]            sampled at temperature T
     pass@k   = (1/n) sum_q 1[ any of the k samples of q is right ]
 Protocols (--protocol): single (each model alone), idea3 (the training discussion at test time, in one mode;
@@ -49,7 +49,7 @@ class Config:
     protocol: str = "single"         # single (the paper's) | idea3 | debate (need two or more models)
     limit: int = 0                   # the first N questions of each benchmark (0 = all)
     samples: int = 1                 # k samples per question (mean@k, pass@k); > 1 needs --temperature > 0
-    temperature: float = 0.0         # 0 = greedy (the paper's protocol)
+    temperature: float = 0.0         # 0 = greedy (our default; the paper does not say)
     top_p: float = 1.0               # nucleus sampling when temperature > 0
     max_new_tokens: int = 1024       # token budget of each turn
     batch_size: int = 16             # questions per generate() call
@@ -70,7 +70,7 @@ CHOICES = {"protocol": ("single", "idea3", "debate"), "idea3_mode": ("cooperate"
 def judge_one(text: str, q: dict, code_timeout: float = 5.0) -> dict:
     """The judged fields of one prediction record, from judge.check (which decides math, choice and code alike):
     {extracted, correct, status}; code records also keep the program that ran and why it failed, and their
-    `extracted` is the sandbox's status. A time-out has status 'timeout', not 'wrong'."""
+    `extracted` is the sandbox's status. A time-out has status 'timeout' (counted apart) and correct False."""
     v = judge.check(text, q, code_timeout)
     if judge.kind(q) == "code":
         return {"extracted": v.status, "correct": v.correct, "status": v.status, "code": v.answer or "",

@@ -83,7 +83,8 @@ def aggregate(token_loss: torch.Tensor, mask: torch.Tensor, how: str, step_token
     The totals are those of the WHOLE optimizer step (all micro-batches, all ranks), so that summing the
     micro-batches' gradients (and DDP's mean over ranks, which train.py undoes) gives exactly:
       token-mean: sum of all token losses / all tokens in the step      (DAPO, TRL and verl default)
-      seq-mean  : mean over sequences of (mean over that sequence's tokens)  (DeepSeekMath; the paper, presumably)
+      seq-mean  : mean over sequences of (mean over that sequence's tokens)  (DeepSeekMath's form for one answer;
+                  in ILR a "sequence" is what train.credit makes it: a whole conversation or one turn)
       constant  : sum of all token losses / (sequences * max_len)       (Dr. GRPO: no length bias)
     """
     if how == "token-mean":

@@ -92,7 +92,7 @@ class Config:
     eps_low: float = 0.2             # ratio clip below: 1 - eps_low
     eps_high: float = 0.2            # ratio clip above: 1 + eps_high (DAPO's clip-higher uses 0.28)
     kl_coef: float = 0.0             # beta of the k3 KL to the agent's frozen initial copy (0 = no reference model)
-    loss_agg: str = "seq-mean"       # token-mean | seq-mean (DeepSeekMath, the paper's presumed form) | constant
+    loss_agg: str = "seq-mean"       # token-mean | seq-mean (mean over sequences of their token mean) | constant
     scale_adv_by_std: bool = False   # divide advantages by the group's std (original GRPO) or not (Dr. GRPO)
     skip_zero_std: bool = False      # drop groups with equal rewards from the loss normaliser (they carry no signal)
     updates_per_batch: int = 1       # optimizer steps per batch of episodes (> 1: PPO-style reuse, ratio != 1)

@@ -1,7 +1,7 @@
 """The paper's tables in miniature, on the tiny world: does interaction help, and which part of it?
 
 Variants, all with the same step budget and seeds, each ending with every agent's held-out solo greedy accuracy:
-    grpo          each agent trained ALONE with single-agent GRPO (the paper's baseline)
+    grpo          each agent trained ALONE with single-agent GRPO (the paper's baseline; here Dr. GRPO-style)
     ilr           both agents, Rasch-chosen modes, calibration on (the method)
     ilr-coop      pure cooperation             ilr-compete   pure competition
     ilr-nocal     ILR without perception calibration

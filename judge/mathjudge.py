@@ -49,7 +49,8 @@ How equality is decided, stopping at the first verdict:
   4. when sampling cannot tell: sympy's simplify(a - b) == 0, then a.equals(b), in symcheck's worker process
 Time: `timeout` is CPU seconds for one check, this thread's (steps 1-3) plus the sympy worker's (step 4, start-up
 not included), so a verdict does not depend on how busy the machine is. A check that uses them up is stopped and
-reported as 'timeout' (GradeResult.timed_out), never silently as wrong; is_equiv then says False. A timeout that
+reported as 'timeout' (GradeResult.timed_out) so it can be counted apart; it is still not correct: is_equiv
+says False, a reward counts it 0 and an accuracy counts it as not right. A timeout that
 is not a positive finite number (0, nan, inf) is refused with a ValueError.
 Safety: nothing is eval'ed; parser caps (mathparse.MAX_CHARS, mathlex.MAX_TOKENS, MAX_DEPTH) bound steps 1-3.
 """

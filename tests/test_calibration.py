@@ -1,4 +1,4 @@
-"""calibration.calibrate against hand-computed numbers, and the two-level trap it cannot escape."""
+"""calibration.calibrate against hand-computed numbers; inside the clip it is a weight per question."""
 import pytest
 import torch
 
@@ -43,31 +43,35 @@ def test_the_shift_stays_within_plus_minus_one():
         assert shift.abs().max() <= 1 + 1e-6 and shift.abs().max() > 0.1
 
 
-def test_two_level_rewards_are_an_affine_no_op():
-    """With 0/1 rewards and m = 2, calibration is c0 + c1 R within each group (c1 = 2 where the peer's rewards vary,
-    else 1): std-scaled advantages are unchanged and mean-centred ones only rescaled per question. With more levels
-    it keeps each group's order but changes the gaps between levels, so the advantages change."""
+def test_inside_the_clip_calibration_is_a_weight_per_question():
+    """Within a group the peer's mean and spread are constants, so inside the clip Rbar = a_b + c_b R with
+    c_b = 1 + 1 / (max_l - min_l) (m = 2; c_b = 1 where the peer has no spread), whatever the number of reward
+    levels: std-scaled advantages are unchanged and mean-centred ones rescaled by c_b. Only groups where the clip
+    bites change otherwise, and credit_change (the log's dA) sees exactly those."""
     g = torch.Generator().manual_seed(1)
-    R = torch.randint(0, 2, (2, 50, 8), generator=g).float()                          # (m, B, G) in {0, 1}
-    Rbar = calibration.calibrate(R)
-    for i in range(2):
-        a_raw, zero = grpo.group_advantages(R[i], scale_by_std=True)
-        a_cal, _ = grpo.group_advantages(Rbar[i], scale_by_std=True)
-        torch.testing.assert_close(a_cal, a_raw, atol=1e-4, rtol=0)
-        c_raw, _ = grpo.group_advantages(R[i])
-        c_cal, _ = grpo.group_advantages(Rbar[i])
-        live = ~zero
-        ratio = c_cal[live].abs().sum(-1) / c_raw[live].abs().sum(-1)                   # c1 per question
-        torch.testing.assert_close(c_cal[live], c_raw[live] * ratio[:, None])
-        assert ((ratio - 1).abs() < 1e-5).logical_or((ratio - 2).abs() < 1e-5).all() and (ratio > 1.5).any()
-    # Four levels (final right + 0.5 x first right): the calibrated advantages are no longer a rescaling, and the
-    # order within each group is kept.
-    R4 = torch.randint(0, 2, (2, 50, 8), generator=g).float() + 0.5 * torch.randint(0, 2, (2, 50, 8), generator=g)
-    a_raw, _ = grpo.group_advantages(R4[0], scale_by_std=True)
-    a_cal, _ = grpo.group_advantages(calibration.calibrate(R4)[0], scale_by_std=True)
-    assert (a_cal - a_raw).abs().max() > 0.05
-    order = lambda x: (x[:, :, None] > x[:, None, :])                                 # noqa: E731
-    assert torch.equal(order(R4[0]), order(calibration.calibrate(R4)[0]))
+    two = torch.randint(0, 2, (2, 50, 8), generator=g).float()                        # (m, B, G) in {0, 1}
+    four = two + 0.5 * torch.randint(0, 2, (2, 50, 8), generator=g).float()           # four levels
+    for R in (two, four):
+        Rbar = calibration.calibrate(R)
+        peer = R[1]
+        spread = peer.amax(-1) - peer.amin(-1)                                          # (B,)
+        term = (R[0] - peer.mean(-1, keepdim=True)) / spread.clamp(min=1e-12)[:, None]
+        clipped = (spread > 0) & (term.abs() > 1 + 1e-9).any(-1)                        # (B,) the clip bites
+        c = torch.where(spread > 0, 1 + 1 / spread.clamp(min=1e-12), torch.ones_like(spread))
+        raw, zero = grpo.group_advantages(R[0])
+        cal, _ = grpo.group_advantages(Rbar[0])
+        keep = ~clipped
+        torch.testing.assert_close(cal[keep], raw[keep] * c[keep, None], atol=1e-5, rtol=1e-5)
+        assert calibration.credit_change(raw[keep], cal[keep]) < 1e-5
+        s_raw, _ = grpo.group_advantages(R[0], scale_by_std=True)
+        s_cal, _ = grpo.group_advantages(Rbar[0], scale_by_std=True)
+        torch.testing.assert_close(s_cal[keep], s_raw[keep], atol=1e-4, rtol=0)
+        if R is two:
+            assert not clipped.any()                       # |R - mean_l| <= 1 = the spread: the clip never bites
+        else:
+            assert clipped.any() and calibration.credit_change(raw[clipped], cal[clipped]) > 0.01
+        order = lambda x: (x[:, :, None] > x[:, None, :])                             # noqa: E731
+        assert torch.equal(order(R[0]), order(Rbar[0]))    # never reordered
 
 
 def test_bad_shape_is_a_clear_error():
