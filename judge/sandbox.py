@@ -31,7 +31,7 @@ boundary, locked down or not: a kernel bug or a gap in these lists is one step f
 boundary is needed, run the evaluator in a container or VM (gVisor, Firecracker, nsjail) as a separate
 unprivileged user.
 
-Run: python judge/sandbox.py (one example of each status). More notes: tests/test_sandbox.py.
+Run: python -m judge sandbox (one example of each status). More notes: tests/test_sandbox.py.
 """
 import itertools
 import json
@@ -44,12 +44,8 @@ import time
 import warnings
 from dataclasses import dataclass
 
-if __name__ == "__main__" and not __package__:  # run as a file: python judge/sandbox.py
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    __package__ = "judge"
-
-from .sandbox_plan import make_plan  # noqa: E402
-from .sandbox_verdict import VALUE_BYTES, read_records, verdict  # noqa: E402
+from .sandbox_plan import make_plan
+from .sandbox_verdict import VALUE_BYTES, read_records, verdict
 
 STATUSES = ("passed", "failed", "error", "memory", "timeout", "crashed")
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
@@ -272,7 +268,3 @@ def _demo() -> None:
     results = run_batch([(code, tests) for _, code, tests in cases], timeout=2.0, memory_mb=256)
     for (what, _, _), r in zip(cases, results):
         print(f"{what:16s} {r.status:8s} {r.seconds:5.2f} s  {r.detail}")
-
-
-if __name__ == "__main__":
-    _demo()

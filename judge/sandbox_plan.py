@@ -10,7 +10,7 @@ program can fake a pass. The policy in full, and what is refused: make_plan's do
 Use:
     plan = make_plan("def f(x):\n    return x\n", "", ["assert abs(f(2) - 2) < 1e-9"])
     plan.steps   # [..., ['eval', 'test 1/1', 'f(2)']]: the child evaluates f(2); abs, -, < are applied here
-No command line of its own: `python judge/sandbox.py` runs one example of each status.
+No command line of its own: `python -m judge sandbox` runs one example of each status.
 """
 import ast
 import builtins

@@ -18,7 +18,7 @@ are refused (status error).
     error    an exception, exit(), a test the parent refuses to judge, a garbled results channel
     memory   MemoryError (the rlimit)         timeout  wall clock or CPU limit       crashed  killed by a signal
 
-No command line of its own: `python judge/sandbox.py` runs one example of each status.
+No command line of its own: `python -m judge sandbox` runs one example of each status.
 """
 import ast
 import collections
