@@ -346,8 +346,7 @@ def run(cfg: Config, sources: list[str], names: list[str], questions: dict, out_
         json.dump(settings, f, indent=1)
     done = read_predictions(pred_path)   # resume: keep what was judged, answer only the rest
 
-    device = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else \
-        ("cpu" if cfg.device == "auto" else cfg.device)
+    device = models.pick_device(cfg.device)
     if not interactive():   # transformers' own "Loading weights" bar would redraw into the log file too
         transformers.utils.logging.disable_progress_bar()
     agents = []

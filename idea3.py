@@ -183,17 +183,11 @@ TURNS = ("share", "analysis", "fusion")   # an agent's own turns; Episodes.turn 
 
 
 def pack(rows: list[list[int]], masks: list[list[float]], turns: list[list[int]], pad_id: int) -> tuple:
-    """Left-pad token rows into (N, L) tensors; also returns the first column where any loss mask is 1."""
-    L = max(len(r) for r in rows)
-    tokens = torch.full((len(rows), L), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(rows), L), dtype=torch.long)
-    loss = torch.zeros((len(rows), L))
-    turn = torch.zeros((len(rows), L), dtype=torch.long)
-    for i, (r, m, t) in enumerate(zip(rows, masks, turns)):
-        tokens[i, L - len(r):] = torch.tensor(r)
-        attn[i, L - len(r):] = 1
-        loss[i, L - len(r):] = torch.tensor(m)
-        turn[i, L - len(r):] = torch.tensor(t)
+    """Left-pad token rows into (N, L) tensors (grpo.left_pad), their loss masks and turn ids alike; also returns the
+    first column where any loss mask is 1."""
+    tokens, attn, _ = grpo.left_pad(rows, pad_id)                                  # (N, L) each
+    loss, turn = grpo.left_pad(masks, 0)[0].float(), grpo.left_pad(turns, 0)[0]    # (N, L) each
+    L = tokens.shape[1]
     first = int(loss.nonzero()[:, 1].min()) if loss.any() else L - 1
     return tokens, attn, loss, turn, max(first, 1)
 

@@ -215,6 +215,12 @@ def num_params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def pick_device(choice: str = "auto") -> torch.device:
+    """--device auto | cpu | cuda -> a torch.device: auto takes the GPU when torch sees one."""
+    return torch.device("cuda" if choice == "auto" and torch.cuda.is_available() else
+                        "cpu" if choice == "auto" else choice)
+
+
 def checkpoint_layers(model) -> None:
     """Activation checkpointing (train.py --grad_checkpointing): each decoder layer keeps only its input and is
     recomputed in the backward, by torch's non-reentrant checkpoint. transformers 5.24 renamed

@@ -15,7 +15,7 @@ Every step, for the questions of this step (each rank runs whole episodes for it
 With one agent there is no discussion, R = 1[answer right], and this is single-agent GRPO, the paper's baseline (in
 Dr. GRPO's form: no std scaling, no KL, unless --scale_adv_by_std / --kl_coef). With lambda = 0 an ILR step is
 exactly that GRPO step on the share samples (tests/test_credit.py).
-With one update per batch the ratio is 1 and the loss is ~0 while the gradient is not: read reward and accuracy.
+Read reward and accuracy, not the loss (grpo.py says why it is ~0).
 Before the loop the agents rank the training and validation questions by answering each K times alone, and one
 Rasch model is fitted to those answers (self-ranking, cached in runs/rasch/, copied to out_dir/rasch.jsonl).
 
@@ -442,8 +442,7 @@ def show_episode(learners, episodes, rewards, question: dict, mode: str) -> str:
 def main(cfg: Config) -> dict:
     world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
     check(cfg, world)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))
+    device = models.pick_device(cfg.device)
     if world > 1 or cfg.fsdp:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
