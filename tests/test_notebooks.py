@@ -1,7 +1,7 @@
 """The notebooks run top to bottom, headless, so that they cannot rot: each one is executed by nbclient in a fresh
 python3 kernel, from the notebooks folder (as Jupyter would), offline. They are committed without outputs.
 
-Needs requirements-dev.txt (nbclient, nbformat, ipykernel, matplotlib); skipped when those are missing. All six take
+Needs requirements-dev.txt (nbclient, nbformat, ipykernel, matplotlib); skipped when those are missing. All seven take
 about 1-2 minutes on 2 CPU cores. No timing is asserted: a busy machine only makes them slower.
 """
 import glob
