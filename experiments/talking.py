@@ -252,8 +252,15 @@ def main(argv=None) -> dict:
               f"{len(todo) - 1} runs left)", flush=True)
     summary = summarise(results, cfg.world, agents)
     print(report(summary, cfg.world, agents))
+    folder = os.path.dirname(cfg.results) or "."
+    with open(os.path.join(folder, "results.md"), "w") as f:   # every world's summary, as text beside the JSON
+        f.write("Written by `python -m experiments.talking` from results.json: greedy solo accuracy on the held-out "
+                "problems after training; paired differences over seeds with 95% t-intervals and the smallest "
+                "difference detectable with 80% power.\n\n```\n" + "\n\n".join(
+                    report(summarise(results, w, list(spec["models"])), w, list(spec["models"]))
+                    for w, spec in tinyworld.WORLDS.items() if w in results["initial"]) + "\n```\n")
     try:
-        plot(results, os.path.join(os.path.dirname(cfg.results) or ".", "results.png"))
+        plot(results, os.path.join(folder, "results.png"))
     except ImportError:
         print("pip install matplotlib for the plot")
     return summary

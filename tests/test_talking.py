@@ -42,7 +42,7 @@ def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch):
     assert d["n"] == 2 and d["diffs"][0] == pytest.approx(runs["redo/ilr/seed0"]["after"][0] -
                                                             runs["redo/grpo-tiny-strong/seed0"]["after"][0])
     assert set(json.loads(results.read_text())["initial"]["redo"]) == {"eval_n", "tiny-strong", "tiny-weak"}
-    assert (tmp_path / "results.png").exists()
+    assert (tmp_path / "results.png").exists() and "ilr - grpo" in (tmp_path / "results.md").read_text()
 
     # a second call finds every run done: nothing runs again
     def no_run(*args):
