@@ -447,7 +447,8 @@ def main(cfg: Config) -> dict:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # NCCL for GPU tensors; the step's small totals and log sums are CPU tensors, which NCCL refuses: gloo
+        dist.init_process_group("cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo")
         if device.type == "cpu":   # share the cores: N processes x N threads each would oversubscribe them
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     master, log_path = rank == 0, os.path.join(cfg.out_dir, "log.jsonl")

@@ -205,7 +205,7 @@ def one_update(folder, device, variant, batch, micro_batch):
 def ddp_vs_fsdp(folder, device, quick):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("GPU_CHECK_PORT", "29517"),
                       WORLD_SIZE="1", RANK="0", LOCAL_RANK="0")
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=0, world_size=1)
+    dist.init_process_group("cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo", rank=0, world_size=1)
     vocab = models.load(folder)[0].config.vocab_size
     N, L, start = (4, 64, 16) if quick else (16, 1024, 256)
     g = torch.Generator().manual_seed(0)

@@ -2,7 +2,9 @@
 
 The paper's claim: what a model learns in the discussion carries over to answering alone, so ILR beats GRPO. Arms,
 each run by train.py for the same number of steps; seed s gives every arm the same questions in the same order
-(tasks.step_questions(train, step, n, s)) and the same initial models:
+(tasks.step_questions(train, step, n, s)) and the same initial models. The sampling draws are seeded by (seed, step,
+agent's index in its run), so an agent's first samples coincide across arms only where its index is the same (the
+first agent); the second agent's draws differ between its ILR and GRPO runs:
     grpo          each agent alone, single-agent GRPO, the same questions per step (the paper's baseline)
     grpo-tokens   each agent alone, as many questions per step as make its generated tokens per step equal to what
                   the agent generates in ILR (share + analysis + fusion): the same compute, the same number of updates
@@ -25,6 +27,8 @@ Every finished run's accuracies go into --results at once (a JSON file; the comm
 assets/talking/results.json), so an interrupted study continues where it stopped and a fresh clone continues the
 committed study; the initial models are measured once per world and reused by every arm and seed.
 """
+import fcntl
+import hashlib
 import json
 import math
 import os
@@ -71,7 +75,7 @@ class Config:
 
 
 def t_quantile(table: dict, df: int) -> float:
-    """A Student t quantile from the table (the nearest tabulated df at or below; infinite df -> normal)."""
+    """A Student t quantile from the table: the nearest tabulated df at or below (conservative between rows)."""
     if df < 1:
         return float("nan")
     return table[max(k for k in table if k <= df)]
@@ -94,28 +98,53 @@ def load_results(path: str) -> dict:
     return {"runs": {}, "initial": {}}
 
 
-def save_results(results: dict, path: str) -> None:
-    """Write atomically: a kill while writing leaves the previous file whole."""
+def save_results(results: dict, path: str, runs=(), world: str | None = None) -> dict:
+    """Merge this process's new entries (the run keys in `runs`, the initial accuracies of `world`) into the file
+    as it is now, under a lock, and write it atomically: two studies sharing the file (one per world, say) keep
+    each other's runs, and a kill while writing leaves the previous file whole. Returns the merged results."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(path + ".tmp", path)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = load_results(path)
+        merged["runs"].update({k: results["runs"][k] for k in runs})
+        if world is not None:
+            merged["initial"][world] = results["initial"][world]
+        with open(path + ".tmp", "w") as f:
+            json.dump(merged, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return merged
 
 
 def initial_accuracy(agents: list[str], cfg: Config) -> dict:
-    """Greedy solo accuracy of the initial models on the held-out problems, measured once per world."""
+    """Greedy solo accuracy of the initial models on the held-out problems, measured once per world (with the
+    token budget the runs' own evaluation uses)."""
     questions = tasks.load_questions("tinyworld", cfg.eval_n)
+    budget = flags.parse(train.Config, cfg.extra.split(), choices=train.CHOICES).max_new_tokens
     out = {}
     for name in agents:
         model, tok = models.load(name)
-        out[name] = evaluate.solo_accuracy(model, tok, questions, max_new_tokens=64, samples=0)[0]   # greedy
+        out[name] = evaluate.solo_accuracy(model, tok, questions, max_new_tokens=budget, samples=0)[0]   # greedy
     return out
 
 
-def base_flags(cfg: Config, seed: int, world_dir: str) -> list[str]:
+def rasch_path(cfg: Config, agents: list[str]) -> str:
+    """One Rasch table per world and setting, shared by every seed and arm: made by the world's first ILR run
+    (self-ranking with that run's seed) and read by the others. Named by what changes it: the agents' weights,
+    the training questions and the extra flags (a rebuilt model or a toy run gets a table of its own)."""
+    key = "|".join([models.weights_fingerprint(a) for a in agents] + [str(cfg.train_n), cfg.extra])
+    return os.path.join(cfg.out, cfg.world, f"rasch-{hashlib.sha1(key.encode()).hexdigest()[:10]}.jsonl")
+
+
+def base_flags(cfg: Config, seed: int, table: str) -> list[str]:
     return ["--seed", str(seed), "--steps", str(cfg.steps), "--eval_n", str(cfg.eval_n), "--eval_samples", "0",
             "--eval_before", "false", "--sample_every", "0", "--save_every", "0", "--log_every", "10",
-            "--train_n", str(cfg.train_n), "--rasch_table", os.path.join(world_dir, "rasch.jsonl")] + cfg.extra.split()
+            "--train_n", str(cfg.train_n), "--rasch_table", table] + cfg.extra.split()
+
+
+def settings(argv: list[str]) -> list[str]:
+    """A run's flags without --rasch_table (a path derived from the others): what must match to reuse a run."""
+    i = argv.index("--rasch_table")
+    return argv[:i] + argv[i + 2:]
 
 
 def one_run(argv: list[str], folder: str) -> dict:
@@ -134,9 +163,9 @@ def one_run(argv: list[str], folder: str) -> dict:
 
 def plan(cfg: Config, agents: list[str], results: dict):
     """(key, argv, folder) of every run not yet in the results, in order: for each seed, each arm."""
-    world_dir = os.path.join(cfg.out, cfg.world)
+    table = rasch_path(cfg, agents)
     for seed in (int(s) for s in cfg.seeds.split(",")):
-        base = base_flags(cfg, seed, world_dir)
+        base = base_flags(cfg, seed, table)
         for arm in cfg.arms.split(","):
             if ARMS[arm] is not None:
                 yield (f"{cfg.world}/{arm}/seed{seed}", base + ["--agents", ",".join(agents),
@@ -239,15 +268,21 @@ def main(argv=None) -> dict:
     results = load_results(cfg.results)
     if cfg.world not in results["initial"] or results["initial"][cfg.world].get("eval_n") != cfg.eval_n:
         results["initial"][cfg.world] = {"eval_n": cfg.eval_n, **initial_accuracy(agents, cfg)}
-        save_results(results, cfg.results)
+        results = save_results(results, cfg.results, world=cfg.world)
     t0 = time.time()
     while True:   # plan again after each run: grpo-tokens needs the token counts of the runs before it
-        todo = [(k, run_argv) for k, run_argv in plan(cfg, agents, results) if k not in results["runs"]]
+        planned = list(plan(cfg, agents, results))
+        for k, run_argv in planned:   # a finished run is reused only if it was made with the same settings
+            if k in results["runs"] and settings(results["runs"][k]["argv"]) != settings(run_argv):
+                sys.exit(f"experiments.talking: {k} in {cfg.results} was run with other settings "
+                         f"({' '.join(settings(results['runs'][k]['argv']))}); give this study its own --results "
+                         f"(and --out), or delete that run from the file")
+        todo = [(k, run_argv) for k, run_argv in planned if k not in results["runs"]]
         if not todo:
             break
         k, run_argv = todo[0]
         results["runs"][k] = {"argv": run_argv, **one_run(run_argv, os.path.join(cfg.out, k))}
-        save_results(results, cfg.results)
+        results = save_results(results, cfg.results, runs=[k])
         print(f"[talking] {k}: after {results['runs'][k]['after']} ({(time.time() - t0) / 60:.1f} min, "
               f"{len(todo) - 1} runs left)", flush=True)
     summary = summarise(results, cfg.world, agents)

@@ -156,7 +156,7 @@ def build(rebuild: bool = False, names=("tiny-strong", "tiny-weak")) -> None:
         world = tw.WORLDS[tw.world_of(name)]
         if name in ADAPTED_FROM:
             import models
-            build(rebuild, (ADAPTED_FROM[name],))
+            build(False, (ADAPTED_FROM[name],))   # adapt what is committed; --rebuild retrains only this world
             model, _ = models.load(ADAPTED_FROM[name])
             print(f"adapting {ADAPTED_FROM[name]} to the {tw.world_of(name)} world as {name} ...", flush=True)
             train_phase(model, tokenizer, name, ADAPT_STEPS[name], batch=32, lr=1e-3, discuss=0.75, seed=3)
@@ -186,6 +186,8 @@ def line_rates(problems: list[dict], episodes: list, names: list[str]) -> dict:
       check   its check calls the peer's line right when the peer's line is right (and 'wrong' when wrong)
       adopt   the fusion writes the peer's line where the check said right and the own line differed
       reach   the fusion's line is right where the share's line was wrong (by adoption or by redoing)
+      reach_adopted   of those same lines, the fusion's is right AND equal to the peer's line (adopted, or redone
+                      to the same value: the two cannot be told apart)
     Each is a fraction with its count n."""
     out = {}
     for i, name in enumerate(names):

@@ -137,7 +137,7 @@ def write_solution(problem: dict, flaw: str | None = None, rng: random.Random | 
 
 LINE = re.compile(r"^\s*(?:\d+\.\s*)?(\d{1,3})\s*([+-])\s*(\d{1,3})\s*=\s*(\d{1,3})\s*$", re.M)
 # a check line of either world: "2. 85-29=56, I get 56: right" (redo) or "2. 85-29=56, I get 56+29=85: right"
-CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}), I get (?:\d{1,3}[+-]\d{1,3}=)?(-?\d{1,3}): "
+CHECK = re.compile(r"^\s*(\d+)\.\s*(\d{1,3})([+-])(\d{1,3})=(\d{1,3}), I get (?:\d{1,3}[+-]\d{1,3}=)?(-?\d{1,4}): "
                    r"(right|wrong)", re.M)
 
 

@@ -51,10 +51,14 @@ def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch):
     talking.main(argv)
     # an interrupted study continues: drop one finished run from the file, and only that one runs
     kept = json.loads(results.read_text())
-    del kept["runs"]["redo/ilr/seed1"], kept["runs"]["redo/grpo-tokens-tiny-weak/seed1"]
+    ilr_tokens = kept["runs"]["redo/ilr/seed1"]["tokens_per_step"]     # runs are deterministic: the redone ILR run
+    del kept["runs"]["redo/ilr/seed1"], kept["runs"]["redo/grpo-tokens-tiny-weak/seed1"]   # counts the same tokens
     results.write_text(json.dumps(kept))
     ran = []
     monkeypatch.setattr(talking, "one_run", lambda argv, folder: ran.append(folder) or
-                        {"after": [0.5, 0.5], "tokens_per_step": [100.0, 100.0], "minutes": 0.0})
+                        {"after": [0.5, 0.5], "tokens_per_step": ilr_tokens, "minutes": 0.0})
     talking.main(argv)
     assert [p.split("runs/")[1] for p in ran] == ["redo/ilr/seed1", "redo/grpo-tokens-tiny-weak/seed1"]
+    # the same results file with other settings: refused, naming the run, before anything runs
+    with pytest.raises(SystemExit, match="other settings"):
+        talking.main([a if a != "1" else "2" for a in argv[:4]] + argv[4:])
