@@ -51,7 +51,7 @@ import irt
 import models
 import tasks
 import judge
-from lab import checkpoint, flags, fsdp   # every fsdp.* call below is a no-op unless --fsdp
+from lab import checkpoint, flags, fsdp, plots   # every fsdp.* call below is a no-op unless --fsdp
 
 
 @dataclass
@@ -597,11 +597,7 @@ def main(cfg: Config) -> dict:
     if master:
         checkpoint.save_agents(os.path.join(cfg.out_dir, "final"), learners, full)
         log(f"saved {os.path.join(cfg.out_dir, 'final')} (agent0, agent1, ...: load with models.load(folder))")
-        try:
-            from lab import plots
-            log(f"curves: {plots.curves(cfg.out_dir)}")
-        except ImportError:
-            log(f"curves: pip install matplotlib, then python -m lab.plots {cfg.out_dir}")
+        log(f"curves: {plots.curves(cfg.out_dir)}")   # matplotlib is in requirements.txt
         logf.write(json.dumps({"result": result}) + "\n")
         logf.close()
     if dist.is_initialized():   # every rank arrives, the DDP wrappers let go of the group, then it goes

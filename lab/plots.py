@@ -2,8 +2,8 @@
 
     python -m lab.plots runs/ilr                # writes runs/ilr/curves.png
 Per agent: the reward before and after calibration, the accuracy of the first (solo) answer and of the final
-(fused) answer, each smoothed over `window` steps; and the cooperation ratio. Needs matplotlib (the notebooks'
-extra dependency); train.py calls curves() at the end of a run when matplotlib is installed.
+(fused) answer, each smoothed over `window` steps; and the cooperation ratio. Needs matplotlib (in
+requirements.txt); train.py calls curves() at the end of every run.
 """
 import json
 import os
