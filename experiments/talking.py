@@ -69,8 +69,9 @@ class Config:
     questions_per_step: int = 8      # questions per step of ilr and grpo (grpo-tokens scales it by the token ratio)
     eval_n: int = 2000               # held-out problems for the greedy solo accuracy after training
     train_n: int = 0                 # only the first N training questions (0 = all 2,000; small for the toy run)
-    results: str = "assets/talking/results.json"   # finished runs' accuracies: read at start, written after each run
-    out: str = "runs/talking"        # run folders (logs, final models) and the shared Rasch table per world
+    results: str = "assets/talking/results.json"   # finished runs' accuracies (read at start, written after each
+                                     # run) and beside it each world's Rasch table
+    out: str = "runs/talking"        # run folders (logs, final models)
     extra: str = ""                  # more train.py flags for every run, e.g. '--lr 2e-4'
 
 
@@ -129,10 +130,12 @@ def initial_accuracy(agents: list[str], cfg: Config) -> dict:
 
 def rasch_path(cfg: Config, agents: list[str]) -> str:
     """One Rasch table per world and setting, shared by every seed and arm: made by the world's first ILR run
-    (self-ranking with that run's seed) and read by the others. Named by what changes it: the agents' weights,
-    the training questions and the extra flags (a rebuilt model or a toy run gets a table of its own)."""
+    (self-ranking with that run's seed) and read by the others; kept beside --results, so a study continued from
+    a fresh clone ranks nothing again. Named by what changes it: the agents' weights, the training questions and
+    the extra flags (a rebuilt model or a toy run gets a table of its own)."""
     key = "|".join([models.weights_fingerprint(a) for a in agents] + [str(cfg.train_n), cfg.extra])
-    return os.path.join(cfg.out, cfg.world, f"rasch-{hashlib.sha1(key.encode()).hexdigest()[:10]}.jsonl")
+    name = f"rasch-{cfg.world}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.jsonl"
+    return os.path.join(os.path.dirname(cfg.results) or ".", name)
 
 
 def base_flags(cfg: Config, seed: int, table: str) -> list[str]:
