@@ -179,9 +179,9 @@ def build(rebuild: bool = False, names=("tiny-strong", "tiny-weak")) -> None:
                        "minutes": round((time.time() - t0) / 60, 1)}, f)
 
 
-def line_rates(problems: list[dict], episodes: list, names: list[str]) -> dict:
+def line_rates(problems: list[dict], records: list[list[dict]], names: list[str]) -> dict:
     """What the discussion hands over, per agent, counted on lines of the agent's OWN flawed kind of step (the
-    lines it rarely writes right alone). From one batch of cooperative episodes (one per problem):
+    lines it rarely writes right alone). From evaluate.py's Idea3 records of cooperative episodes (one per problem):
       solve   its share line of that kind is right
       check   its check calls the peer's line right when the peer's line is right (and 'wrong' when wrong)
       adopt   the fusion writes the peer's line where the check said right and the own line differed
@@ -193,11 +193,10 @@ def line_rates(problems: list[dict], episodes: list, names: list[str]) -> dict:
     for i, name in enumerate(names):
         flaw, c = tw.MODELS[name][2], {k: [0, 0] for k in ("solve", "check_right", "check_wrong", "adopt", "reach",
                                                              "reach_adopted")}
-        peer = episodes[1 - i]
         for n, p in enumerate(problems):
-            own, theirs = tw.parse_lines(episodes[i].texts["share"][n]), tw.parse_lines(peer.texts["share"][n])
-            fused = tw.parse_lines(episodes[i].texts["fusion"][n])
-            checks = {int(k): verdict for k, *_, verdict in tw.CHECK.findall(episodes[i].texts["analysis"][n])}
+            mine, peer = records[i][n]["turns"], records[1 - i][n]["turns"]
+            own, theirs, fused = (tw.parse_lines(t) for t in (mine["share"], peer["share"], mine["fusion"]))
+            checks = {int(k): verdict for k, *_, verdict in tw.CHECK.findall(mine["analysis"])}
             for k, line in enumerate(own):
                 a, op, b, res = line
                 if not tw.is_flaw_step(flaw, a, op, b):
@@ -227,27 +226,26 @@ def line_rates(problems: list[dict], episodes: list, names: list[str]) -> dict:
 def measure(names=("tiny-strong", "tiny-weak"), n: int = 500, seed: int = 0) -> dict:
     """Sharing vs fusion accuracy of two tiny models, each with the other as its peer, per mode, at T=1 on n test
     problems, split by whether the problem contains the agent's own flawed kind of step; and the line rates of the
-    cooperative episodes (line_rates)."""
+    cooperative episodes (line_rates). The episodes are evaluate.py's Idea3 protocol (evaluate.multi_agent)."""
+    import evaluate
     import models
-    from judge import grade
     agents = []
     for name in names:
         model, tok = models.load(name)
         agents.append(idea3.Agent(name, model, tok, models.eos_ids(model, tok), tok.pad_token_id))
     problems = tw.test_problems(n)
     questions = [tw.as_question(p, i, "test") for i, p in enumerate(problems)]
-    settings = idea3.Settings(group_size=1, temperature=1.0, max_tokens={"share": 64, "analysis": 64, "fusion": 64})
     table, rates = {}, {}
     for mode in ("cooperate", "compete"):
+        cfg = evaluate.Config(protocol="idea3", idea3_mode=mode, samples=1, temperature=1.0, max_new_tokens=64)
         gens = [torch.Generator().manual_seed(seed + i) for i in range(len(agents))]
-        episodes = idea3.run_episodes(agents, questions, [mode] * n, settings, gens)
+        records = evaluate.multi_agent(cfg, agents, questions, gens)          # per agent, one record per problem
         if mode == "cooperate":
-            rates = line_rates(problems, episodes, list(names))
-        for a, ep in zip(agents, episodes):
-            flaw = tw.MODELS[a.name][2]
-            has = [tw.has_flaw_step(p, flaw) for p in problems]
-            for stage in ("share", "fusion"):
-                right = [grade(t, q["answer"]).correct for t, q in zip(ep.texts[stage], questions)]
+            rates = line_rates(problems, records, list(names))
+        for a, recs in zip(agents, records):
+            has = [tw.has_flaw_step(p, tw.MODELS[a.name][2]) for p in problems]
+            for stage, key in (("share", "first_correct"), ("fusion", "correct")):
+                right = [r[key] for r in recs]
                 table[f"{a.name} {mode} {stage}"] = {
                     "all": sum(right) / n,
                     "with own flaw": sum(r for r, h in zip(right, has) if h) / max(1, sum(has)),
