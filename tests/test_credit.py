@@ -136,3 +136,22 @@ def test_check_lines_of_both_worlds_parse():
         k, a, op, b, c, x, verdict = tinyworld.CHECK.findall(text)[0]
         assert (int(k), int(a), op, int(b), int(c), verdict) == (2, 85, "-", 29, 56, "right")
     assert tinyworld.check_line(2, line, None, None, 0.0, "inverse") == "2. 85-29=56, I get 56+29=85: right"
+
+
+def test_line_rates_count_what_the_peer_hands_over():
+    """One problem with a borrow (68+17=85, 85-29=56): tiny-strong writes the borrow wrong, its partner right, the
+    inverse check confirms the partner's line and the fusion takes it."""
+    from experiments import warmstart
+    p = {"question": "q", "start": 68, "ops": [("+", 17), ("-", 29)], "answer": 56}
+    strong = {"share": "1. 68+17=85\n2. 85-29=66\nThe answer is \\boxed{66}.",
+              "analysis": "1. 68+17=85, I get 85-17=68: right\n2. 85-29=56, I get 56+29=85: right",
+              "fusion": "1. 68+17=85\n2. 85-29=56\nThe answer is \\boxed{56}."}
+    weak = {"share": "1. 68+17=85\n2. 85-29=56\nThe answer is \\boxed{56}.", "analysis": "No difference.",
+            "fusion": "1. 68+17=85\n2. 85-29=56\nThe answer is \\boxed{56}."}
+    rates = warmstart.line_rates([p], [[{"turns": strong}], [{"turns": weak}]], ["inverse-strong", "inverse-weak"])
+    r = rates["inverse-strong"]
+    assert (r["solve"]["rate"], r["solve"]["n"]) == (0.0, 1)            # its own borrow line was wrong
+    assert (r["check_right"]["rate"], r["check_right"]["n"]) == (1.0, 1)
+    assert (r["adopt"]["rate"], r["reach"]["rate"], r["reach_adopted"]["rate"]) == (1.0, 1.0, 1.0)
+    assert rates["inverse-weak"]["solve"]["n"] == 1                    # its carry line (68+17) was right
+    assert rates["inverse-weak"]["solve"]["rate"] == 1.0 and rates["inverse-weak"]["check_right"]["n"] == 0
