@@ -156,12 +156,20 @@ def one_run(argv: list[str], folder: str) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     t0 = time.time()
     result = train.main(flags.parse(train.Config, argv + ["--out_dir", folder], choices=train.CHOICES))
+    return {"after": [g for g, _ in result["after"]], **training_summary(folder), "minutes": (time.time() - t0) / 60}
+
+
+def training_summary(folder: str) -> dict:
+    """What the study keeps of a run's log, per agent: generated tokens per step (share + analysis + fusion), the
+    mean gradient norm, and how often its first (solo) answer was right over the last 10 training steps."""
     config, rows = plots.read_log(folder)
     episodes = config["questions_per_step"] * config["group_size"]            # per agent per step
-    per_agent = [statistics.mean(episodes * sum(r.get(f"{i}/len_{s}", 0.0) for s in ("share", "analysis", "fusion"))
-                                 for r in rows) for i in range(len(config["agents"].split(",")))]
-    return {"after": [g for g, _ in result["after"]], "tokens_per_step": per_agent,
-            "minutes": (time.time() - t0) / 60}
+    m = len(config["agents"].split(","))
+    return {"tokens_per_step": [statistics.mean(episodes * sum(r.get(f"{i}/len_{s}", 0.0) for s in
+                                                               ("share", "analysis", "fusion")) for r in rows)
+                                for i in range(m)],
+            "grad_norm": [statistics.mean(r[f"{i}/grad_norm"] for r in rows) for i in range(m)],
+            "first_last10": [statistics.mean(r[f"{i}/first"] for r in rows[-10:]) for i in range(m)]}
 
 
 def plan(cfg: Config, agents: list[str], results: dict):
