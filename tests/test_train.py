@@ -257,6 +257,11 @@ def test_smollm2_and_a_tiny_model_run_ilr_steps(tmp_path):
     (["--data", "gsm8"], "--data 'gsm8' is unknown"),
     (["--eval_data", "math50"], "--eval_data 'math50' is unknown"),
     (["--lr", "nan"], "--lr must be a positive number"),
+    (["--ability_drift", "inf"], "--ability_drift must be a finite number"),
+    (["--discussion_weight", "nan"], "--discussion_weight must be a finite number"),
+    (["--eps_low", "5"], "--eps_low must be below 1"),
+    (["--code_timeout", "0"], "--code_timeout must be a positive number"),
+    (["--code_timeout", "nan"], "--code_timeout must be a positive number"),
 ])
 def test_bad_input_is_refused_before_any_work(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
