@@ -1,6 +1,7 @@
 """Evaluation: the paper's test-time protocol (every model answers ALONE), and multi-agent inference beside it.
 
-    accuracy = (1/n) sum_q 1[ judge(answer of the model to q, gold_q) ]       greedy by default (the paper does not say how it decodes)
+    accuracy = (1/n) sum_q 1[ judge(answer of the model to q, gold_q) ]       greedy by default (the paper does not
+                                                                              say how it decodes)
     mean@k   = (1/n) sum_q (1/k) sum_j 1[ sample j of q is right ]            sampled at temperature T
     pass@k   = (1/n) sum_q 1[ any of the k samples of q is right ]
 Protocols (--protocol): single (each model alone), idea3 (the training discussion at test time, in one mode;
