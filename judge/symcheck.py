@@ -36,8 +36,8 @@ WALL_FACTOR = 10           # backstop: a check may take WALL_FACTOR x its CPU se
 WALL_SLACK = 10.0
 WORKER_MEMORY = 2 << 30    # bytes of address space a sympy worker may use
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the repository: judge/ is a package in it
-# The worker imports judge.mathvalue, so it starts with the repository on its path, from any working directory.
-_BOOT = f'import sys; sys.path.insert(0, {ROOT!r}); from judge.symcheck import _worker_main; _worker_main()'
+# The worker imports judge.mathvalue: it starts in the repository (python -c puts its working directory on the path).
+_BOOT = 'from judge.symcheck import _worker_main; _worker_main()'
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ class _Worker:
         """Start a worker and wait until it has imported sympy (raises if it cannot start)."""
         self.proc = subprocess.Popen([sys.executable, '-c', _BOOT, str(os.getpid())], bufsize=0,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     close_fds=True)
+                                     close_fds=True, cwd=ROOT)
         try:
             if _read_msg(self.proc.stdout.fileno(), time.monotonic() + START_TIMEOUT) != 'ready':
                 raise EOFError('worker failed to start')
