@@ -499,7 +499,7 @@ def main(cfg: Config) -> dict:
         start, result = state["step"], state["result"]
         log(f"resumed from {resume_from} at step {start}")
     if master:   # appended, never rewritten: a resume redoes the steps after its checkpoint, and readers of the
-        logf = open(log_path, "a")   # log keep the last row of each step (lab/plots.read_log)
+        logf = open(log_path, "a")   # log drop the rows written after it (lab/plots.read_log)
         logf.write(json.dumps({"resumed_at": start} if resume_from else
                               {"config": dataclasses.asdict(cfg), "world": world}) + "\n")
         logf.flush()

@@ -12,8 +12,8 @@ import sys
 
 def read_log(path: str) -> tuple[dict, list[dict]]:
     """(config, step rows) of a log.jsonl (a run folder or the file itself). train.py only appends: a resumed run
-    writes the steps after its checkpoint again, so the last row of each step is the one that counts; a line cut
-    short by a crash is skipped."""
+    writes {"resumed_at": s} and then steps s, s+1, ... again, so every row of step >= s written before that line is
+    dropped (also the ones beyond a lowered --steps); a line cut short by a crash is skipped."""
     if os.path.isdir(path):
         path = os.path.join(path, "log.jsonl")
     config, rows = {}, {}
@@ -25,6 +25,8 @@ def read_log(path: str) -> tuple[dict, list[dict]]:
                 continue
             if "config" in r:
                 config = r["config"]
+            elif "resumed_at" in r:   # what the interrupted run wrote after its checkpoint is not the run's
+                rows = {k: v for k, v in rows.items() if k < r["resumed_at"]}
             elif "step" in r:
                 rows[r["step"]] = r
     return config, [rows[k] for k in sorted(rows)]
