@@ -193,6 +193,13 @@ def plan(cfg: Config, agents: list[str], results: dict):
                        f"{cfg.world}/grpo-{a}/seed{seed}", base + ["--agents", a, "--questions_per_step", str(n)])
 
 
+def design(cfg: Config, agents: list[str]) -> list[str]:
+    """The key of every run of the study, planned or not yet plannable (grpo-tokens waits for its seed's runs)."""
+    return [f"{cfg.world}/{arm}/seed{s}" if ARMS[arm] is not None else f"{cfg.world}/{arm}-{a}/seed{s}"
+            for s in cfg.seeds.split(",") for arm in cfg.arms.split(",")
+            for a in (agents if ARMS[arm] is None else [None])]
+
+
 def summarise(results: dict, world: str, agents: list[str]) -> dict:
     """Per comparison (ilr and each other ILR arm against grpo and grpo-tokens) and agent: the paired differences
     over the seeds both runs finished."""
@@ -294,8 +301,9 @@ def main(argv=None) -> dict:
         k, run_argv = todo[0]
         results["runs"][k] = {"argv": run_argv, **one_run(run_argv, os.path.join(cfg.out, k))}
         results = save_results(results, cfg.results, runs=[k])
+        left = sum(k not in results["runs"] for k in design(cfg, agents))
         print(f"[talking] {k}: after {results['runs'][k]['after']} ({(time.time() - t0) / 60:.1f} min, "
-              f"{len(todo) - 1} runs left)", flush=True)
+              f"{left} runs left)", flush=True)
     summary = summarise(results, cfg.world, agents)
     print(report(summary, cfg.world, agents))
     folder = os.path.dirname(cfg.results) or "."

@@ -20,7 +20,7 @@ def test_paired_statistics_by_hand():
 
 
 @pytest.mark.slow
-def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch):
+def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch, capsys):
     results = tmp_path / "results.json"
     argv = ["--world", "redo", "--steps", "1", "--seeds", "0,1", "--eval_n", "8", "--train_n", "8",
             "--questions_per_step", "2", "--arms", "grpo,ilr,grpo-tokens", "--results", str(results),
@@ -31,6 +31,11 @@ def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch):
     assert sorted(runs) == sorted(f"redo/{arm}/seed{s}" for s in (0, 1) for arm in
                                   ("grpo-tiny-strong", "grpo-tiny-weak", "ilr", "grpo-tokens-tiny-strong",
                                    "grpo-tokens-tiny-weak"))
+    cfg = talking.Config(world="redo", seeds="0,1", arms="grpo,ilr,grpo-tokens")
+    assert sorted(talking.design(cfg, ["tiny-strong", "tiny-weak"])) == sorted(runs)   # the whole design ran
+    left = [int(line.rsplit(", ", 1)[1].split()[0]) for line in capsys.readouterr().out.splitlines()
+            if line.startswith("[talking]")]
+    assert left == list(range(9, -1, -1))       # counted over the design, grpo-tokens runs not yet planned included
     # grpo and ilr of one seed saw the same questions: the same --seed and --questions_per_step
     for s in (0, 1):
         ilr, alone = runs[f"redo/ilr/seed{s}"]["argv"], runs[f"redo/grpo-tiny-strong/seed{s}"]["argv"]
