@@ -182,6 +182,16 @@ class Episodes:
 TURNS = ("share", "analysis", "fusion")   # an agent's own turns; Episodes.turn holds index + 1 on their tokens
 
 
+def trained_turns(spec: str) -> tuple[str, ...]:
+    """The turns named by --train_turns: "all", or a comma list of TURNS ("share,fusion": the analysis is context
+    only). Raises ValueError naming what is wrong."""
+    chosen = TURNS if spec == "all" else tuple(t.strip() for t in spec.split(","))
+    unknown = [t for t in chosen if t not in TURNS]
+    if unknown or not chosen or len(set(chosen)) < len(chosen):
+        raise ValueError(f"train_turns {spec!r}: give 'all' or a comma list of distinct turns from {', '.join(TURNS)}")
+    return chosen
+
+
 def pack(rows: list[list[int]], masks: list[list[float]], turns: list[list[int]], pad_id: int) -> tuple:
     """Left-pad token rows into (N, L) tensors (grpo.left_pad), their loss masks and turn ids alike; also returns the
     first column where any loss mask is 1."""
@@ -205,7 +215,7 @@ class Settings:
     max_tokens: dict = field(default_factory=lambda: {"share": 64, "analysis": 64, "fusion": 64})
     peer_max_tokens: int = 512           # a peer's text is cut to this many reader tokens
     share_analyses: bool = False         # fusion also shows what the peers said about this agent's solution
-    train_turns: str = "all"             # "all": share, analysis and fusion carry the loss; "fusion" or "share": one
+    train_turns: str = "all"             # which own turns carry the loss: "all", or a comma list like "share,fusion"
 
 
 class Dialogue:
@@ -267,9 +277,8 @@ def run_episodes(agents: list[Agent], questions: list[dict], modes: list[str], s
     """
     m, G, N = len(agents), settings.group_size, len(questions) * settings.group_size
     styles = [style_of(q) for q in questions]
-    turns = settings.train_turns
-    trained = {"share": turns in ("all", "share") or m == 1, "analysis": turns == "all",
-               "fusion": turns in ("all", "fusion")}
+    chosen = trained_turns(settings.train_turns)
+    trained = {stage: stage in chosen or (stage == "share" and m == 1) for stage in TURNS}
     d = Dialogue(agents, N, settings, generators, trained)
     # 1. Idea Sharing: G samples per question from one shared prefill per question.
     for i, a in enumerate(agents):

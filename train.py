@@ -82,7 +82,7 @@ class Config:
     format_reward: float = 0.0       # added when the final turn has a parsable answer at all
     calibrate: bool = True           # perception calibration (False: the ablation "without calibration")
     share_analyses: bool = False     # fusion also shows what the peers said about the agent's own solution
-    train_turns: str = "all"         # all: share, analysis and fusion carry the gradient | fusion | share: only that
+    train_turns: str = "all"         # turns that carry the gradient: all | a comma list of share, analysis, fusion
     credit: str = "turn"             # turn: the share by its own answer, the discussion by the final | episode: one A
     discussion_weight: float = 1.0   # lambda: loss = share term + lambda x (analysis + fusion terms), credit turn
     lr: float = 1e-4                 # AdamW learning rate (constant after warm-up; 2e-4 collapsed single-agent GRPO)
@@ -112,7 +112,7 @@ class Config:
 
 
 CHOICES = {"interaction": irt.POLICIES, "irt_rule": irt.RULES, "loss_agg": grpo.AGGREGATIONS,
-           "train_turns": ("all", "fusion", "share"), "credit": ("turn", "episode"),
+           "credit": ("turn", "episode"),
            "dtype": ("float32", "bfloat16", "float16"), "device": ("auto", "cpu", "cuda")}
 
 
@@ -146,6 +146,10 @@ def check(cfg: Config, world: int) -> None:
                  "train_n", "discussion_weight"):
         value = getattr(cfg, name)
         need(value >= 0 and math.isfinite(value), f"--{name} must be a finite number >= 0, got {value}")
+    try:
+        idea3.trained_turns(cfg.train_turns)
+    except ValueError as e:
+        need(False, f"--{e}")
     need(cfg.eps_low < 1, f"--eps_low must be below 1 (the ratio is clipped below at 1 - eps_low), got {cfg.eps_low}")
     need(cfg.questions_per_step % world == 0, f"--questions_per_step {cfg.questions_per_step} must be divisible by "
                                               f"the {world} processes, so each runs whole episodes")
@@ -311,7 +315,7 @@ def credit(cfg: Config, ep: idea3.Episodes, Rbar: torch.Tensor, share_R: torch.T
     if cfg.credit == "episode" or m == 1:
         if cfg.skip_zero_std:   # equal-reward groups leave the normaliser too
             mask = mask * (~zero_std).repeat_interleave(G)[:, None]
-        turns = 1 if m == 1 or cfg.train_turns != "all" else 3
+        turns = 1 if m == 1 else len(idea3.trained_turns(cfg.train_turns))
         return adv.view(-1), [(mask, 1.0, cfg.max_new_tokens * turns)], adv, zero_std
     adv_share, zero_share = grpo.group_advantages(share_R, cfg.scale_adv_by_std)       # (B, G), (B,)
     share = ep.turn == 1 + idea3.TURNS.index("share")                                  # (N, L) bool

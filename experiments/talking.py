@@ -10,6 +10,8 @@ first agent); the second agent's draws differ between its ILR and GRPO runs:
                   the agent generates in ILR (share + analysis + fusion): the same compute, the same number of updates
     ilr           both agents, per-turn credit (--credit turn), lambda 1: the method
     ilr-lam0, ilr-lam0.5   the lambda sweep (lambda 0: the discussion carries no gradient)
+    ilr-no-analysis, ilr-no-fusion   which discussion turn carries the gain: ILR with that turn's gradient removed
+                  (--train_turns share,fusion / share,analysis; the turn is still said and read)
     ilr-nocal     ILR without perception calibration            (the paper's ablation)
     ilr-static    ILR with a fixed half of the questions cooperating, no Rasch model (the paper's "without dynamic
                   interaction")
@@ -20,7 +22,9 @@ the paired difference d_s = acc(ilr, s) - acc(grpo, s); reported: the mean of d 
 
     python -m experiments.talking                                  # part 1: the inverse world (see the README)
     python -m experiments.talking --world redo                     # part 2: today's world
-    python -m experiments.talking --arms ilr-lam0,ilr-lam0.5,ilr-nocal,ilr-static --seeds 0,1,2,3   # part 3
+    python -m experiments.talking --world redo --arms ilr-lam0,ilr-lam0.5 --seeds 0,1,2,3            # part 3
+    python -m experiments.talking --world redo --arms ilr-no-analysis,ilr-no-fusion --seeds 0,1,2,3  # part 4
+    python -m experiments.talking --world redo --arms ilr-nocal,ilr-static --seeds 0,1,2,3           # part 5
     python -m experiments.talking --steps 1 --seeds 0,1 --eval_n 8 --train_n 16 --results /tmp/t.json  # a toy run
 
 Every finished run's accuracies go into --results at once (a JSON file; the committed one is
@@ -51,6 +55,7 @@ ARMS = {  # arm -> train.py flags beyond the common ones (None: one run per agen
     "grpo": None, "grpo-tokens": None,
     "ilr": [],
     "ilr-lam0": ["--discussion_weight", "0"], "ilr-lam0.5": ["--discussion_weight", "0.5"],
+    "ilr-no-analysis": ["--train_turns", "share,fusion"], "ilr-no-fusion": ["--train_turns", "share,analysis"],
     "ilr-nocal": ["--calibrate", "false"],
     "ilr-static": ["--interaction", "ratio", "--coop_ratio", "0.5"],
 }

@@ -64,16 +64,25 @@ def test_loss_mask_is_exactly_the_agents_own_turns(agents, mode):
             assert qs[n // 2]["question"] in context
 
 
-@pytest.mark.parametrize("turn", ["fusion", "share"])
-def test_training_only_one_turn(agents, turn):
-    settings = idea3.Settings(group_size=2, max_tokens={"share": 48, "analysis": 48, "fusion": 48}, train_turns=turn)
+@pytest.mark.parametrize("spec", ["fusion", "share", "share,fusion", "analysis,share"])
+def test_training_only_some_turns(agents, spec):
+    chosen = [t for t in idea3.TURNS if t in spec.split(",")]      # the trained turns, in the order they are said
+    settings = idea3.Settings(group_size=2, max_tokens={"share": 48, "analysis": 48, "fusion": 48}, train_turns=spec)
     eps = idea3.run_episodes(agents, questions(2), ["cooperate"] * 2, settings, [None, None])
     for a, ep in zip(agents, eps):
         for n in range(4):
             turns = own_segments(ep.tokens[n], ep.loss_mask[n], a.eos_ids)
-            assert len(turns) == 1 and len(turns[0]) == int(ep.lengths[turn][n])
-            assert a.tokenizer.decode(turns[0], skip_special_tokens=True).strip() == ep.texts[turn][n]
+            assert len(turns) == len(chosen)
+            for seg, turn in zip(turns, chosen):
+                assert len(seg) == int(ep.lengths[turn][n])
+                assert a.tokenizer.decode(seg, skip_special_tokens=True).strip() == ep.texts[turn][n]
             assert ep.start > 0 and ep.loss_mask[:, :ep.start].sum() == 0
+
+
+@pytest.mark.parametrize("spec", ["", "share,", "shared", "share,share", "all,share"])
+def test_train_turns_refuses_what_it_cannot_name(spec):
+    with pytest.raises(ValueError, match="comma list of distinct turns"):
+        idea3.trained_turns(spec)
 
 
 def test_one_agent_is_a_solo_episode(agents):

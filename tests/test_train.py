@@ -260,6 +260,7 @@ def test_smollm2_and_a_tiny_model_run_ilr_steps(tmp_path):
     (["--ability_drift", "inf"], "--ability_drift must be a finite number"),
     (["--discussion_weight", "nan"], "--discussion_weight must be a finite number"),
     (["--eps_low", "5"], "--eps_low must be below 1"),
+    (["--train_turns", "share,fusin"], "--train_turns 'share,fusin': give 'all' or a comma list"),
     (["--code_timeout", "0"], "--code_timeout must be a positive number"),
     (["--code_timeout", "nan"], "--code_timeout must be a positive number"),
 ])
