@@ -53,8 +53,8 @@ from tasks import tinyworld
 
 ARMS = {  # arm -> train.py flags beyond the common ones (None: one run per agent, alone)
     "grpo": None, "grpo-tokens": None,
-    "ilr": [],
     "ilr-lam0": ["--discussion_weight", "0"], "ilr-lam0.5": ["--discussion_weight", "0.5"],
+    "ilr": [],                                                  # lambda 1 (reports list the arms in this order)
     "ilr-no-analysis": ["--train_turns", "share,fusion"], "ilr-no-fusion": ["--train_turns", "share,analysis"],
     "ilr-nocal": ["--calibrate", "false"],
     "ilr-static": ["--interaction", "ratio", "--coop_ratio", "0.5"],
@@ -217,7 +217,8 @@ def summarise(results: dict, world: str, agents: list[str]) -> dict:
         r = runs.get(f"{world}/{arm}/seed{seed}")
         return None if r is None else r["after"][agent_index]
     seeds = sorted({int(k.rsplit("seed", 1)[1]) for k in runs})
-    arms = sorted({k.split("/")[1] for k in runs if not k.split("/")[1].startswith("grpo")})
+    found = {k.split("/")[1] for k in runs if not k.split("/")[1].startswith("grpo")}
+    arms = [a for a in ARMS if a in found] + sorted(found - set(ARMS))
     out = {"initial": results["initial"].get(world, {}), "arms": {}, "diffs": {}}
     for arm in arms + ["grpo", "grpo-tokens"]:
         for i, a in enumerate(agents):
@@ -249,27 +250,32 @@ def report(summary: dict, world: str, agents: list[str]) -> str:
 
 
 def plot(results: dict, path: str) -> None:
-    """ILR - GRPO (same steps) per world and agent, with 95% intervals."""
+    """Left: ILR - GRPO (same steps, same tokens) per world. Right: every ILR arm - GRPO (same steps), the lambda
+    sweep and the ablations, per world. Points: mean paired difference per agent; bars: 95% intervals."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(7, 3.6))
-    ax = fig.subplots()
-    x = 0
-    ticks = []
+    fig = Figure(figsize=(13, 3.8))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
+    ticks = {left: [], right: []}
     for world, spec in tinyworld.WORLDS.items():
-        s = summarise(results, world, list(spec["models"]))
-        for name in ("ilr - grpo", "ilr - grpo-tokens"):
-            for j, (a, d) in enumerate(s["diffs"].get(name, {}).items()):
-                lo, hi = d["ci95"]
-                ax.errorbar([x + 0.25 * j], [d["mean"]], yerr=[[d["mean"] - lo], [hi - d["mean"]]], fmt="o",
-                            color=f"C{j}", capsize=4, label=a)
-            ticks.append((x + 0.125, f"{world}\n{name}"))
-            x += 1
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks([t for t, _ in ticks], [n for _, n in ticks], fontsize=8)
-    ax.set_ylabel("paired difference in solo accuracy")
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=8)
-    ax.grid(alpha=0.3)
+        diffs = summarise(results, world, list(spec["models"]))["diffs"]
+        sweep = [n for n in diffs if n.endswith(" - grpo")]
+        for ax, names in ((left, [n for n in ("ilr - grpo", "ilr - grpo-tokens") if n in diffs]), (right, sweep)):
+            for name in names:
+                x = len(ticks[ax])
+                for j, (a, d) in enumerate(diffs[name].items()):
+                    lo, hi = d["ci95"]
+                    ax.errorbar([x + 0.25 * j], [d["mean"]], yerr=[[d["mean"] - lo], [hi - d["mean"]]], fmt="o",
+                                color=f"C{j}", capsize=4, label=a)
+                ticks[ax].append((x + 0.125, f"{world}\n{name.replace(' - ', chr(10) + '- ')}"
+                                  f"\n(n {min(d['n'] for d in diffs[name].values())})"))
+    for ax, title in ((left, "ILR against GRPO"), (right, "each ILR arm against GRPO of the same steps")):
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks([t for t, _ in ticks[ax]], [n for _, n in ticks[ax]], fontsize=7)
+        ax.set_title(title, fontsize=9)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=7)
+        ax.grid(alpha=0.3)
+    left.set_ylabel("paired difference in solo accuracy")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
