@@ -233,6 +233,12 @@ def summarise(results: dict, world: str, agents: list[str]) -> dict:
                 diffs = [x - y for x, y in pairs if x is not None and y is not None]
                 if len(diffs) >= 2:
                     out["diffs"].setdefault(f"{arm} - {base}", {})[a] = paired(diffs)
+    # every ILR arm against GRPO on the seeds all of them finished, so that arms run on fewer seeds compare fairly
+    done = [s for s in seeds if all(acc(arm, i, s) is not None for arm in arms + ["grpo"] for i in range(len(agents)))]
+    if len(arms) > 1 and done:
+        out["common"] = {"seeds": done, "diffs": {arm: {a: statistics.mean(acc(arm, i, s) - acc("grpo", i, s)
+                                                                        for s in done)
+                                                         for i, a in enumerate(agents)} for arm in arms}}
     return out
 
 
@@ -246,6 +252,11 @@ def report(summary: dict, world: str, agents: list[str]) -> str:
         for a, d in per.items():
             lines.append(f"  {name:26s} {a:15s} {d['mean']:+.4f}  95% [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
                          f"  detectable >= {d['mde80']:.4f}  (n {d['n']})")
+    if "common" in summary:
+        c = summary["common"]
+        lines.append(f"  on the seeds every arm finished ({', '.join(map(str, c['seeds']))}), mean arm - grpo:")
+        lines += [f"    {arm:24s} " + "  ".join(f"{a} {d:+.4f}" for a, d in per.items())
+                  for arm, per in c["diffs"].items()]
     return "\n".join(lines)
 
 

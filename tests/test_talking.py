@@ -67,3 +67,17 @@ def test_toy_study_pairs_seeds_and_resumes(tmp_path, monkeypatch, capsys):
     # the same results file with other settings: refused, naming the run, before anything runs
     with pytest.raises(SystemExit, match="other settings"):
         talking.main([a if a != "1" else "2" for a in argv[:4]] + argv[4:])
+
+
+def test_arms_on_fewer_seeds_are_compared_on_the_seeds_all_finished():
+    agents = ["a", "b"]
+    runs = {f"w/grpo-{a}/seed{s}": {"after": [0.5 + 0.1 * s]} for a in agents for s in range(3)}
+    runs.update({f"w/ilr/seed{s}": {"after": [0.6 + 0.1 * s, 0.5 + 0.1 * s]} for s in range(3)})   # +0.1, 0
+    runs.update({f"w/ilr-lam0/seed{s}": {"after": [0.5 + 0.1 * s + 0.02 * s, 0.4]} for s in range(2)})
+    summary = talking.summarise({"runs": runs, "initial": {}}, "w", agents)
+    c = summary["common"]
+    assert c["seeds"] == [0, 1] and list(c["diffs"]) == ["ilr-lam0", "ilr"]     # ARMS order: lambda 0 before 1
+    assert c["diffs"]["ilr"] == pytest.approx({"a": 0.1, "b": 0.0})
+    assert c["diffs"]["ilr-lam0"] == pytest.approx({"a": 0.01, "b": (-0.1 - 0.2) / 2})
+    assert summary["diffs"]["ilr - grpo"]["a"]["n"] == 3 and summary["diffs"]["ilr-lam0 - grpo"]["a"]["n"] == 2
+    assert "on the seeds every arm finished (0, 1)" in talking.report(summary, "w", agents)
