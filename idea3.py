@@ -187,7 +187,7 @@ def trained_turns(spec: str) -> tuple[str, ...]:
     only). Raises ValueError naming what is wrong."""
     chosen = TURNS if spec == "all" else tuple(t.strip() for t in spec.split(","))
     unknown = [t for t in chosen if t not in TURNS]
-    if unknown or not chosen or len(set(chosen)) < len(chosen):
+    if unknown or len(set(chosen)) < len(chosen):
         raise ValueError(f"train_turns {spec!r}: give 'all' or a comma list of distinct turns from {', '.join(TURNS)}")
     return chosen
 

@@ -201,13 +201,14 @@ def plan(cfg: Config, agents: list[str], results: dict):
 def design(cfg: Config, agents: list[str]) -> list[str]:
     """The key of every run of the study, planned or not yet plannable (grpo-tokens waits for its seed's runs)."""
     return [f"{cfg.world}/{arm}/seed{s}" if ARMS[arm] is not None else f"{cfg.world}/{arm}-{a}/seed{s}"
-            for s in cfg.seeds.split(",") for arm in cfg.arms.split(",")
+            for s in dict.fromkeys(int(s) for s in cfg.seeds.split(","))
+            for arm in dict.fromkeys(cfg.arms.split(","))
             for a in (agents if ARMS[arm] is None else [None])]
 
 
 def summarise(results: dict, world: str, agents: list[str]) -> dict:
     """Per comparison (ilr and each other ILR arm against grpo and grpo-tokens) and agent: the paired differences
-    over the seeds both runs finished."""
+    over the seeds both runs finished; under "common", each ILR arm - grpo on the seeds every arm finished."""
     runs = {k: v for k, v in results["runs"].items() if k.startswith(world + "/")}
 
     def acc(arm: str, agent_index: int, seed: int):
@@ -235,7 +236,7 @@ def summarise(results: dict, world: str, agents: list[str]) -> dict:
                     out["diffs"].setdefault(f"{arm} - {base}", {})[a] = paired(diffs)
     # every ILR arm against GRPO on the seeds all of them finished, so that arms run on fewer seeds compare fairly
     done = [s for s in seeds if all(acc(arm, i, s) is not None for arm in arms + ["grpo"] for i in range(len(agents)))]
-    if len(arms) > 1 and done:
+    if len(arms) > 1 and len(done) >= 2:
         out["common"] = {"seeds": done, "diffs": {arm: {a: statistics.mean(acc(arm, i, s) - acc("grpo", i, s)
                                                                         for s in done)
                                                          for i, a in enumerate(agents)} for arm in arms}}
@@ -246,11 +247,11 @@ def report(summary: dict, world: str, agents: list[str]) -> str:
     lines = [f"world {world}: held-out greedy solo accuracy; initial " +
              ", ".join(f"{a} {summary['initial'].get(a, float('nan')):.3f}" for a in agents)]
     for arm, per in summary["arms"].items():
-        lines.append(f"  {arm:14s} " + "  ".join(f"{a} {v['mean']:.3f} +- {v['sd']:.3f} (n {v['n']})"
+        lines.append(f"  {arm:16s} " + "  ".join(f"{a} {v['mean']:.3f} +- {v['sd']:.3f} (n {v['n']})"
                                                for a, v in per.items()))
     for name, per in summary["diffs"].items():
         for a, d in per.items():
-            lines.append(f"  {name:26s} {a:15s} {d['mean']:+.4f}  95% [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
+            lines.append(f"  {name:30s} {a:15s} {d['mean']:+.4f}  95% [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
                          f"  detectable >= {d['mde80']:.4f}  (n {d['n']})")
     if "common" in summary:
         c = summary["common"]

@@ -38,6 +38,9 @@ def test_per_turn_advantages_by_hand():
     adv, parts, _, _ = train.credit(train.Config(credit="episode", max_new_tokens=9), ep, Rbar, share_R, m=2)
     torch.testing.assert_close(adv, torch.tensor([0.75, -0.75]))
     assert len(parts) == 1 and parts[0][1] == 1.0 and parts[0][2] == 27
+    # fewer trained turns: the constant aggregation's length counts only those (here share and fusion)
+    cfg = train.Config(credit="episode", train_turns="share,fusion", max_new_tokens=9)
+    assert train.credit(cfg, ep, Rbar, share_R, m=2)[1][0][2] == 18
     torch.testing.assert_close(parts[0][0], ep.loss_mask)
 
 

@@ -4,7 +4,9 @@ import math
 
 import pytest
 
+import train
 from experiments import talking
+from lab import flags
 
 
 def test_paired_statistics_by_hand():
@@ -81,3 +83,10 @@ def test_arms_on_fewer_seeds_are_compared_on_the_seeds_all_finished():
     assert c["diffs"]["ilr-lam0"] == pytest.approx({"a": 0.01, "b": (-0.1 - 0.2) / 2})
     assert summary["diffs"]["ilr - grpo"]["a"]["n"] == 3 and summary["diffs"]["ilr-lam0 - grpo"]["a"]["n"] == 2
     assert "on the seeds every arm finished (0, 1)" in talking.report(summary, "w", agents)
+
+
+def test_every_arm_passes_train_checks():
+    for arm, extra in talking.ARMS.items():   # a typo in an arm's flags would stop a study midway
+        argv = talking.base_flags(talking.Config(), 0, "table.jsonl") + ["--agents", "tiny-strong,tiny-weak"]
+        cfg = flags.parse(train.Config, argv + (extra or []), choices=train.CHOICES)
+        train.check(cfg, world=1)
